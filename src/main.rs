@@ -1,0 +1,521 @@
+//! The `morpheus` command line. Exit codes: 0 success, 1 failure, 2 usage error.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use morpheus::prelude::*;
+use morpheus::size::parse_size;
+
+/// Morpheus: batch graph analytics over a segmented graph store.
+#[derive(Parser, Debug)]
+#[command(name = "morpheus", version, about, propagate_version = true)]
+struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// No progress bars or informational messages.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate a small RMAT graph, import it into a store and print its statistics.
+    Demo(DemoArgs),
+    /// Import graph files into a store (created when it does not exist) as one transaction.
+    Import(ImportArgs),
+    /// Write a deterministic synthetic graph as a text edge list.
+    Generate(GenerateArgs),
+    /// Inspect and maintain a store.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Directory for the demo's files (default: a temporary directory, removed afterwards).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// RMAT scale of the demo graph (2^scale vertices, 16 edges each).
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(4..=24))]
+    scale: u32,
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Input format; detected from each file name when omitted (.properties → ldbc,
+    /// .parquet → parquet, .csv → csv, anything else → edgelist).
+    #[arg(long, value_parser = ["edgelist", "csv", "ldbc", "parquet"])]
+    format: Option<String>,
+    /// Store every edge in both directions (the store must be undirected).
+    #[arg(long)]
+    undirected: bool,
+    /// Edge-list inputs carry a weight in their third field.
+    #[arg(long)]
+    weighted: bool,
+    /// Remove the listed edges (or vertices, for vertex files) instead of adding them.
+    #[arg(long)]
+    delete: bool,
+    /// Shards of a new store.
+    #[arg(long, default_value_t = morpheus_storage::DEFAULT_SHARDS, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    shards: u32,
+    /// Segment size of a new store (e.g. 8MiB).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    segment_size: u64,
+    /// Print the import report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Input files (.gz edge lists and CSV files are decompressed on the fly).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    /// Generator.
+    #[arg(value_parser = ["rmat", "uniform"])]
+    kind: String,
+    /// log2 of the number of vertices.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=40))]
+    scale: u32,
+    /// Edges per vertex.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    edge_factor: u32,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Add a weight in (0, 1] to every edge.
+    #[arg(long)]
+    weighted: bool,
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum StoreCommand {
+    /// Print vertex, edge, segment and byte counts.
+    Stats(StoreArgs),
+    /// Check every record and structure; exit 1 with a list of problems if any.
+    Verify(StoreArgs),
+    /// Rewrite segments with many superseded records.
+    Compact(CompactArgs),
+    /// List cells changed after a log sequence number.
+    Changes(ChangesArgs),
+}
+
+#[derive(Args, Debug)]
+struct StoreArgs {
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct CompactArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Rewrite sealed segments whose dead share is at least this (0..=1).
+    #[arg(long, default_value_t = 0.5)]
+    dead_ratio: f64,
+}
+
+#[derive(Args, Debug)]
+struct ChangesArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// List changes with an LSN greater than this.
+    #[arg(long, default_value_t = 0)]
+    since: u64,
+}
+
+/// An indicatif bar on a terminal; nothing in pipes, in CI or with --quiet.
+struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    fn new(quiet: bool) -> Self {
+        let visible = !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        Self {
+            bar: if visible {
+                ProgressBar::new(0)
+            } else {
+                ProgressBar::hidden()
+            },
+        }
+    }
+}
+
+impl morpheus_storage::import::Progress for Bar {
+    fn phase(&self, name: &str, total: Option<u64>) {
+        match total {
+            Some(t) => {
+                self.bar.set_style(
+                    ProgressStyle::with_template(
+                        "{msg:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                self.bar.set_length(t);
+                self.bar.set_position(0);
+            }
+            None => {
+                self.bar.set_style(
+                    ProgressStyle::with_template("{msg:>10} {spinner} {elapsed}")
+                        .expect("valid template"),
+                );
+                self.bar.enable_steady_tick(Duration::from_millis(120));
+            }
+        }
+        self.bar.set_message(name.to_owned());
+    }
+
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Demo(a) => demo(a, quiet),
+        Command::Import(a) => import_cmd(a, quiet),
+        Command::Generate(a) => generate_cmd(a, quiet),
+        Command::Store(StoreCommand::Stats(a)) => stats_cmd(&a),
+        Command::Store(StoreCommand::Verify(a)) => verify_cmd(&a),
+        Command::Store(StoreCommand::Compact(a)) => compact_cmd(&a),
+        Command::Store(StoreCommand::Changes(a)) => changes_cmd(&a),
+    }
+}
+
+fn import_cmd(a: ImportArgs, quiet: bool) -> Result<ExitCode> {
+    let mut options = ImportOptions::default();
+    options.format = a
+        .format
+        .as_deref()
+        .map(|f| f.parse::<Format>())
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    options.weighted = a.weighted;
+    options.undirected = a.undirected;
+    options.delete = a.delete;
+    options.create.shards = a.shards;
+    options.create.segment_bytes = a.segment_size;
+    for p in &a.inputs {
+        if !p.is_file() {
+            bail!("input {} does not exist or is not a file", p.display());
+        }
+    }
+    let started = Instant::now();
+    let report = {
+        let bar = Bar::new(quiet);
+        import(&a.store, &a.inputs, &options, &bar)
+            .with_context(|| format!("import into {} failed", a.store.display()))?
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if !quiet {
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "{} {} edges and {} vertices from {} file(s) in {:.2}s ({:.1}M edges/s); txn {}, {} records, last LSN {}",
+            if a.delete { "deleted" } else { "imported" },
+            report.edges,
+            report.vertices,
+            report.files,
+            secs,
+            report.edges as f64 / secs.max(1e-9) / 1e6,
+            report.commit.txn,
+            report.commit.records,
+            report.commit.last_lsn,
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate_cmd(a: GenerateArgs, quiet: bool) -> Result<ExitCode> {
+    let options = GenerateOptions {
+        kind: a.kind.parse().map_err(anyhow::Error::msg)?,
+        scale: a.scale,
+        edge_factor: a.edge_factor,
+        seed: a.seed,
+        weighted: a.weighted,
+    };
+    let spinner = Bar::new(quiet);
+    spinner.phase("generating", None);
+    let n = morpheus_storage::generate::write_edge_list(&options, &a.out)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    drop(spinner);
+    if !quiet {
+        println!(
+            "wrote {n} edges over {} vertex ids to {}",
+            options.vertices(),
+            a.out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_ro(dir: &Path) -> Result<Store> {
+    Store::open_read_only(dir).with_context(|| format!("cannot open store {}", dir.display()))
+}
+
+fn print_stats(store: &Path, s: &StoreStats) {
+    println!("store          {}", store.display());
+    println!("vertices       {}", s.vertices);
+    println!(
+        "edges          {} ({}{}, {} stored entries, {} self-loops)",
+        s.edges,
+        if s.directed { "directed" } else { "undirected" },
+        if s.weighted { ", weighted" } else { "" },
+        s.edge_entries,
+        s.self_loops
+    );
+    println!("shards         {}", s.shards);
+    println!("segments       {}", s.segments);
+    println!("live bytes     {}", s.live_bytes);
+    println!("dead bytes     {}", s.dead_bytes);
+    println!("total bytes    {}", s.total_bytes);
+    println!("last LSN       {} (txn {})", s.last_lsn, s.last_txn);
+    if s.uncommitted_bytes > 0 {
+        println!(
+            "uncommitted    {} bytes of an interrupted write (discarded on the next write)",
+            s.uncommitted_bytes
+        );
+    }
+    let props = |defs: &[morpheus_storage::PropertyDef]| {
+        defs.iter()
+            .map(|d| format!("{}:{}", d.name, d.ty))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !s.schema.vertex.is_empty() {
+        println!("vertex props   {}", props(&s.schema.vertex));
+    }
+    if !s.schema.edge.is_empty() {
+        println!("edge props     {}", props(&s.schema.edge));
+    }
+}
+
+fn stats_cmd(a: &StoreArgs) -> Result<ExitCode> {
+    let stats = open_ro(&a.store)?.stats();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+    } else {
+        print_stats(&a.store, &stats);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_cmd(a: &StoreArgs) -> Result<ExitCode> {
+    let report =
+        verify(&a.store).with_context(|| format!("cannot verify {}", a.store.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for p in &report.problems {
+            println!("problem: {p}");
+        }
+        println!(
+            "{}: {} segments, {} records checked, {} problem(s){}",
+            a.store.display(),
+            report.segments,
+            report.records,
+            report.problems.len(),
+            if report.uncommitted_bytes > 0 {
+                format!(
+                    "; {} bytes of an interrupted write will be discarded",
+                    report.uncommitted_bytes
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn compact_cmd(a: &CompactArgs) -> Result<ExitCode> {
+    let mut store = Store::open(&a.store.store)
+        .with_context(|| format!("cannot open store {}", a.store.store.display()))?;
+    let mut options = CompactOptions::default();
+    options.dead_ratio = a.dead_ratio;
+    let report = store.compact(&options).context("compaction failed")?;
+    if a.store.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "compacted {} of {} sealed segments: {} → {} record bytes",
+            report.segments_compacted,
+            report.segments_examined,
+            report.bytes_before,
+            report.bytes_after
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn changes_cmd(a: &ChangesArgs) -> Result<ExitCode> {
+    let store = open_ro(&a.store.store)?;
+    let changes = store.changes_since(a.since);
+    if a.store.json {
+        println!("{}", serde_json::to_string_pretty(&changes)?);
+    } else {
+        for c in &changes {
+            let what = match c.kind {
+                morpheus_storage::record::CellKind::Vertex => format!("vertex {}", c.vertex),
+                morpheus_storage::record::CellKind::EdgeBlock => {
+                    format!("edges of {} (block {})", c.vertex, c.block)
+                }
+            };
+            println!(
+                "{}\t{}\t{}",
+                c.lsn,
+                if c.deleted { "delete" } else { "put" },
+                what
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo(a: DemoArgs, quiet: bool) -> Result<ExitCode> {
+    let temp;
+    let dir = match &a.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            d.clone()
+        }
+        None => {
+            temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+            temp.path().to_owned()
+        }
+    };
+    let graph = dir.join(format!("rmat-{}.txt", a.scale));
+    let store_dir = dir.join("store");
+    if store_dir.exists() {
+        std::fs::remove_dir_all(&store_dir)
+            .with_context(|| format!("cannot remove old {}", store_dir.display()))?;
+    }
+    let gen = GenerateOptions {
+        weighted: true,
+        ..GenerateOptions::rmat(a.scale)
+    };
+    let t = Instant::now();
+    let n = morpheus_storage::generate::write_edge_list(&gen, &graph)?;
+    println!(
+        "generated RMAT scale {} ({} edges) in {:.2}s: {}",
+        a.scale,
+        n,
+        t.elapsed().as_secs_f64(),
+        graph.display()
+    );
+    let mut options = ImportOptions::default();
+    options.weighted = true;
+    let t = Instant::now();
+    let report = import(
+        &store_dir,
+        std::slice::from_ref(&graph),
+        &options,
+        &Bar::new(quiet),
+    )?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "imported {} edges in {:.2}s ({:.1}M edges/s)",
+        report.edges,
+        secs,
+        report.edges as f64 / secs / 1e6
+    );
+    let store = Store::open_read_only(&store_dir)?;
+    let t = Instant::now();
+    let mut scanned = 0u64;
+    let mut weight_sum = 0.0;
+    for s in 0..store.shard_count() {
+        scanned += store.scan_edges(s, |_, _, w| weight_sum += w)?;
+    }
+    println!(
+        "scanned {} edges back in {:.3}s (total weight {:.1})",
+        scanned,
+        t.elapsed().as_secs_f64(),
+        weight_sum
+    );
+    println!();
+    print_stats(&store_dir, &store.stats());
+    drop(store);
+    let report = verify(&store_dir)?;
+    println!(
+        "verify         {} records checked, {} problems",
+        report.records,
+        report.problems.len()
+    );
+    if a.dir.is_some() {
+        println!("\nfiles kept in {}", dir.display());
+    }
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

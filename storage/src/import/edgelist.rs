@@ -1,0 +1,201 @@
+//! Fast, parallel parser for whitespace-separated edge lists (`src dst [weight]`), with `#`
+//! and `%` comment lines, blank lines and CRLF endings. The input is split at line
+//! boundaries and parsed on all cores; errors name the file and 1-based line.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::{read_input, Sink};
+use crate::error::{Error, Result};
+
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// A parse failure inside one chunk: (0-based line within the chunk, message).
+type ChunkError = (u64, String);
+
+#[inline]
+fn is_space(b: u8) -> bool {
+    b == b' ' || b == b'\t' || b == b'\r' || b == b','
+}
+
+/// Splits a line into whitespace-separated tokens.
+fn tokens(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    line.split(|&b| is_space(b)).filter(|t| !t.is_empty())
+}
+
+#[inline]
+pub(crate) fn parse_id(tok: &[u8]) -> std::result::Result<u64, String> {
+    let mut v: u64 = 0;
+    if tok.is_empty() || tok.len() > 20 {
+        return Err(bad_id(tok));
+    }
+    for &b in tok {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(bad_id(tok));
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d)))
+            .ok_or_else(|| bad_id(tok))?;
+    }
+    Ok(v)
+}
+
+fn bad_id(tok: &[u8]) -> String {
+    format!(
+        "vertex id `{}` is not an unsigned 64-bit integer",
+        String::from_utf8_lossy(tok)
+    )
+}
+
+pub(crate) fn parse_weight(tok: &[u8]) -> std::result::Result<f64, String> {
+    let text = std::str::from_utf8(tok).map_err(|_| "weight is not UTF-8".to_string())?;
+    match text.parse::<f64>() {
+        Ok(w) if w.is_finite() => Ok(w),
+        _ => Err(format!("weight `{text}` is not a finite number")),
+    }
+}
+
+/// Parses one chunk of lines into `(src, dst, weight)`.
+fn parse_chunk(
+    chunk: &[u8],
+    weight_column: Option<usize>,
+) -> std::result::Result<Vec<(u64, u64, f64)>, ChunkError> {
+    let mut out = Vec::with_capacity(chunk.len() / 12);
+    for (i, line) in chunk.split(|&b| b == b'\n').enumerate() {
+        let start = line.iter().position(|&b| !is_space(b));
+        let Some(start) = start else { continue };
+        let line = &line[start..];
+        if line[0] == b'#' || line[0] == b'%' {
+            continue;
+        }
+        let mut toks = tokens(line);
+        let err = |m: String| (i as u64, m);
+        let src = parse_id(toks.next().expect("line has a non-space byte")).map_err(err)?;
+        let dst = match toks.next() {
+            Some(t) => parse_id(t).map_err(err)?,
+            None => return Err(err("expected `src dst`, found one field".into())),
+        };
+        let weight = match weight_column {
+            None => 1.0,
+            Some(col) => match toks.nth(col - 2) {
+                Some(t) => parse_weight(t).map_err(err)?,
+                None => return Err(err(format!("missing weight in field {}", col + 1))),
+            },
+        };
+        out.push((src, dst, weight));
+    }
+    Ok(out)
+}
+
+/// Splits `bytes` into chunks that end at line boundaries.
+pub(crate) fn line_chunks(bytes: &[u8]) -> Vec<(usize, &[u8])> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let mut end = (start + CHUNK_BYTES).min(bytes.len());
+        if end < bytes.len() {
+            end = match bytes[end..].iter().position(|&b| b == b'\n') {
+                Some(p) => end + p + 1,
+                None => bytes.len(),
+            };
+        }
+        out.push((start, &bytes[start..end]));
+        start = end;
+    }
+    out
+}
+
+/// Reads an edge list; `weight_column` is the 0-based field holding the weight, if any.
+pub(crate) fn read_edges(
+    path: &Path,
+    sink: &mut Sink<'_>,
+    weight_column: Option<usize>,
+) -> Result<()> {
+    let bytes = read_input(path, sink.progress)?;
+    let chunks = line_chunks(&bytes);
+    let parsed: Vec<_> = chunks
+        .par_iter()
+        .map(|(_, c)| parse_chunk(c, weight_column))
+        .collect();
+    let mut total = 0;
+    for (i, p) in parsed.iter().enumerate() {
+        match p {
+            Ok(v) => total += v.len(),
+            Err((line, msg)) => {
+                let before = bytes[..chunks[i].0].iter().filter(|&&b| b == b'\n').count() as u64;
+                return Err(Error::input(path, Some(before + line + 1), msg.clone()));
+            }
+        }
+    }
+    sink.batch.reserve_edges(total);
+    for part in parsed.into_iter().flatten() {
+        for (s, d, w) in part {
+            sink.edge(s, d, w);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a vertex list: the first field of each line is a vertex id; other fields are ignored.
+pub(crate) fn read_vertices(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
+    let bytes = read_input(path, sink.progress)?;
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let Some(first) = tokens(line).next() else {
+            continue;
+        };
+        if first[0] == b'#' || first[0] == b'%' {
+            continue;
+        }
+        let id = parse_id(first).map_err(|m| Error::input(path, Some(i as u64 + 1), m))?;
+        sink.vertex(id, None, Vec::new());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_comments_blanks_crlf_and_weights() {
+        let text = b"# header\n% other\n\n1 2\r\n3\t4 0.5\n  5 6 7 8\n";
+        let got = parse_chunk(text, None).unwrap();
+        assert_eq!(got, vec![(1, 2, 1.0), (3, 4, 1.0), (5, 6, 1.0)]);
+        let err = parse_chunk(text, Some(2)).unwrap_err();
+        assert_eq!(err.0, 3, "line 4 (0-based 3) lacks a weight");
+        assert_eq!(
+            parse_chunk(b"3 4 0.5\n", Some(2)).unwrap(),
+            vec![(3, 4, 0.5)]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_ids_with_line() {
+        assert_eq!(parse_chunk(b"1 2\n1 x\n", None).unwrap_err().0, 1);
+        assert!(parse_chunk(b"-1 2\n", None).is_err());
+        assert!(parse_chunk(b"18446744073709551616 2\n", None).is_err());
+        assert!(parse_chunk(b"1\n", None).is_err());
+        assert!(parse_chunk(b"1 2 nan\n", Some(2)).is_err());
+        assert_eq!(parse_id(b"18446744073709551615").unwrap(), u64::MAX);
+    }
+
+    #[test]
+    fn chunks_cover_input_at_line_boundaries() {
+        let mut text = Vec::new();
+        for i in 0..400_000u64 {
+            text.extend_from_slice(format!("{i} {}\n", i + 1).as_bytes());
+        }
+        let chunks = line_chunks(&text);
+        assert!(chunks.len() > 1);
+        let mut pos = 0;
+        for (start, c) in &chunks {
+            assert_eq!(*start, pos);
+            assert_eq!(*c.last().unwrap(), b'\n');
+            pos += c.len();
+        }
+        assert_eq!(pos, text.len());
+    }
+}

@@ -1,0 +1,320 @@
+//! `verify`: a read-only, exhaustive check of a store. Unlike `open`, it does not stop at the
+//! first problem: it lists every one it finds (file and offset), then checks the logical
+//! structure (edge chains complete, every edge endpoint a live vertex).
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::cell::{EdgeBlock, VertexData};
+use crate::commit::{self, ShardMark};
+use crate::error::Result;
+use crate::manifest::Manifest;
+use crate::raw;
+use crate::record::{CellKey, CellKind, RecordKind};
+use crate::segment::{check_header, parse_segment_name, RecordScan, ScanItem, SegmentKind};
+use crate::shard::shard_dir;
+
+/// One problem found by [`verify`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The file concerned.
+    pub path: PathBuf,
+    /// Byte offset, when the problem has one.
+    pub offset: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.offset {
+            Some(o) => write!(f, "{}: offset {o}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// The outcome of [`verify`].
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VerifyReport {
+    /// Everything wrong; empty for a clean store.
+    pub problems: Vec<Problem>,
+    /// Segment files checked.
+    pub segments: u64,
+    /// Records checked.
+    pub records: u64,
+    /// Bytes of an interrupted transaction that the next writable open will discard.
+    pub uncommitted_bytes: u64,
+}
+
+impl VerifyReport {
+    /// Whether no problem was found.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Seen {
+    version: u64,
+    tombstone: bool,
+    next: Option<u32>,
+}
+
+#[derive(Default)]
+struct ShardCheck {
+    problems: Vec<Problem>,
+    segments: u64,
+    records: u64,
+    uncommitted: u64,
+    cells: HashMap<CellKey, Seen>,
+    /// (source, destinations) of each newest edge block, for the endpoint check.
+    dsts: HashMap<(u64, u32), Vec<u64>>,
+}
+
+fn problem(path: &Path, offset: Option<u64>, message: impl Into<String>) -> Problem {
+    Problem {
+        path: path.to_owned(),
+        offset,
+        message: message.into(),
+    }
+}
+
+fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck {
+    let mut c = ShardCheck::default();
+    let dir = shard_dir(store, shard);
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) => {
+            c.problems.push(problem(
+                &dir,
+                None,
+                format!("cannot read shard directory: {e}"),
+            ));
+            return c;
+        }
+    };
+    let mut segs = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        match parse_segment_name(&name) {
+            Some((id, kind)) => segs.push((id, kind, e.path())),
+            None if name.ends_with(".tmp") => {}
+            None => c.problems.push(problem(
+                &e.path(),
+                None,
+                "unexpected file in shard directory",
+            )),
+        }
+    }
+    segs.sort_by_key(|s| s.0);
+    if let Some(m) = mark {
+        if !segs
+            .iter()
+            .any(|&(id, kind, _)| id == m.segment && kind == SegmentKind::Log)
+        {
+            c.problems.push(problem(
+                &dir,
+                None,
+                format!("active log segment {} is missing", m.segment),
+            ));
+        }
+    }
+    for (id, kind, path) in segs {
+        let file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                c.problems
+                    .push(problem(&path, None, format!("cannot open: {e}")));
+                continue;
+            }
+        };
+        let bytes = match raw::map(&file) {
+            Ok(b) => b,
+            Err(e) => {
+                c.problems
+                    .push(problem(&path, None, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        let mut end = bytes.len() as u64;
+        if let (Some(m), SegmentKind::Log) = (mark, kind) {
+            if id > m.segment {
+                c.uncommitted += end;
+                continue;
+            }
+            if id == m.segment {
+                if end < m.offset {
+                    c.problems.push(problem(
+                        &path,
+                        Some(end),
+                        format!(
+                            "committed data missing: file ends at {end}, commit log says {}",
+                            m.offset
+                        ),
+                    ));
+                } else {
+                    c.uncommitted += end - m.offset;
+                    end = m.offset;
+                }
+            }
+        }
+        c.segments += 1;
+        if let Err(r) = check_header(&bytes, shard, id, kind) {
+            c.problems.push(problem(&path, Some(0), r));
+            continue;
+        }
+        for item in RecordScan::new(&bytes, end) {
+            match item {
+                ScanItem::Bad { offset, reason, .. } => {
+                    c.problems.push(problem(&path, Some(offset), reason))
+                }
+                ScanItem::Record {
+                    offset,
+                    header,
+                    payload,
+                } => {
+                    c.records += 1;
+                    let mut next = None;
+                    match header.kind {
+                        RecordKind::Vertex => {
+                            if let Err(e) = VertexData::decode(payload) {
+                                c.problems.push(problem(
+                                    &path,
+                                    Some(offset),
+                                    format!("vertex payload: {e}"),
+                                ));
+                            }
+                        }
+                        RecordKind::EdgeBlock => match EdgeBlock::decode(payload) {
+                            Ok(b) => {
+                                next = b.next;
+                                let newer = c
+                                    .cells
+                                    .get(&header.key)
+                                    .is_none_or(|s| s.version < header.version);
+                                if newer {
+                                    c.dsts.insert((header.key.vertex, header.key.block), b.dsts);
+                                }
+                            }
+                            Err(e) => c.problems.push(problem(
+                                &path,
+                                Some(offset),
+                                format!("edge block payload: {e}"),
+                            )),
+                        },
+                        RecordKind::Tombstone => {}
+                    }
+                    let seen = Seen {
+                        version: header.version,
+                        tombstone: header.kind == RecordKind::Tombstone,
+                        next,
+                    };
+                    let slot = c.cells.entry(header.key).or_insert(seen);
+                    if slot.version < seen.version {
+                        *slot = seen;
+                    }
+                }
+            }
+        }
+    }
+    c
+}
+
+/// Checks every file of the store in `dir`. Returns `Err` only when `dir` is not a store
+/// at all (or is locked by a writer); every problem inside it is listed in the report.
+pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport> {
+    let dir = dir.as_ref();
+    let manifest = Manifest::load(dir)?;
+    let _lock = crate::store::lock_shared(dir)?;
+    let mut report = VerifyReport::default();
+    let marks: Vec<Option<ShardMark>> = match commit::read(dir, manifest.shards) {
+        Ok(state) => state.last.marks.into_iter().map(Some).collect(),
+        Err(e) => {
+            report
+                .problems
+                .push(problem(&dir.join(commit::COMMIT_FILE), None, e.to_string()));
+            vec![None; manifest.shards as usize]
+        }
+    };
+    let checks: Vec<ShardCheck> = marks
+        .par_iter()
+        .enumerate()
+        .map(|(s, &m)| check_shard(dir, s as u32, m))
+        .collect();
+    // Logical checks need every shard's live vertices.
+    let mut live_vertices = HashSet::new();
+    for c in &checks {
+        for (k, s) in &c.cells {
+            if k.kind == CellKind::Vertex && !s.tombstone {
+                live_vertices.insert(k.vertex);
+            }
+        }
+    }
+    for (s, c) in checks.into_iter().enumerate() {
+        let sdir = shard_dir(dir, s as u32);
+        report.problems.extend(c.problems);
+        report.segments += c.segments;
+        report.records += c.records;
+        report.uncommitted_bytes += c.uncommitted;
+        let mut blocks: Vec<(&CellKey, &Seen)> = c
+            .cells
+            .iter()
+            .filter(|(k, s)| k.kind == CellKind::EdgeBlock && !s.tombstone)
+            .collect();
+        blocks.sort_by_key(|(k, _)| **k);
+        for (k, seen) in blocks {
+            let live = |b: u32| {
+                c.cells
+                    .get(&CellKey::edge_block(k.vertex, b))
+                    .is_some_and(|s| !s.tombstone)
+            };
+            let what = format!("edge block {} of vertex {}", k.block, k.vertex);
+            if k.block > 0 && !live(k.block - 1) {
+                report.problems.push(problem(
+                    &sdir,
+                    None,
+                    format!("{what}: previous block missing"),
+                ));
+            }
+            match seen.next {
+                Some(n) if n != k.block + 1 || !live(n) => {
+                    report.problems.push(problem(
+                        &sdir,
+                        None,
+                        format!("{what}: next block {n} missing"),
+                    ));
+                }
+                None if live(k.block + 1) => {
+                    report.problems.push(problem(
+                        &sdir,
+                        None,
+                        format!("{what}: chain ends but block {} exists", k.block + 1),
+                    ));
+                }
+                _ => {}
+            }
+            if !live_vertices.contains(&k.vertex) {
+                report.problems.push(problem(
+                    &sdir,
+                    None,
+                    format!("{what}: source vertex does not exist"),
+                ));
+            }
+            if let Some(dsts) = c.dsts.get(&(k.vertex, k.block)) {
+                if let Some(d) = dsts.iter().find(|d| !live_vertices.contains(d)) {
+                    report.problems.push(problem(
+                        &sdir,
+                        None,
+                        format!("{what}: destination {d} does not exist"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
