@@ -203,6 +203,8 @@ impl Shard {
             ));
         }
         if writable {
+            // Recovery removed the tail: nothing uncommitted remains.
+            shard.uncommitted_bytes = 0;
             sync_dir(&shard.dir)?;
         }
         Ok(shard)

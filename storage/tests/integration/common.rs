@@ -1,0 +1,81 @@
+//! Helpers shared by the integration tests.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use morpheus_storage::{Store, StoreOptions, Value};
+
+/// Recursively copies a directory (stores are small in tests).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every file of a directory tree with its bytes, for "unchanged" assertions.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                walk(base, &e.path(), out);
+            } else if e.file_name() != "LOCK" {
+                let rel = e
+                    .path()
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A store's full logical content: vertices (label, properties) and sorted out-edges.
+pub type Content = (
+    BTreeMap<u64, (String, BTreeMap<String, Value>)>,
+    BTreeMap<u64, Vec<(u64, u64)>>,
+);
+
+/// Reads everything through the scan paths.
+pub fn content(store: &Store) -> Content {
+    let mut vertices = BTreeMap::new();
+    let mut edges: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+    for s in 0..store.shard_count() {
+        store
+            .for_each_vertex(s, |v| {
+                vertices.insert(v.id, (v.label, v.properties));
+            })
+            .unwrap();
+        store
+            .scan_edges(s, |src, dst, w| {
+                edges.entry(src).or_default().push((dst, w.to_bits()))
+            })
+            .unwrap();
+    }
+    for list in edges.values_mut() {
+        list.sort_unstable();
+    }
+    (vertices, edges)
+}
+
+/// Options for small test stores: tiny segments so rolls, sealing and compaction happen.
+pub fn small(shards: u32, directed: bool) -> StoreOptions {
+    let mut o = StoreOptions::default();
+    o.shards = shards;
+    o.segment_bytes = 1024;
+    o.directed = directed;
+    o
+}
