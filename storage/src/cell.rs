@@ -5,8 +5,9 @@
 //! Payload layouts (all little-endian, varints are LEB128):
 //! - vertex: `label: str, nprops: varint, nprops × (schema index: varint, value)`
 //! - edge block: `flags: u8, next: u32 (u32::MAX = last), count: varint,
-//!   count × dst delta (varint, first absolute), [count × weight f64 if WEIGHTS],
-//!   [count × (label: str, nprops, props) if EXTRAS]`
+//!   [count × weight f64 if WEIGHTS], count × dst delta (varint, first absolute),
+//!   [count × (label: str, nprops, props) if EXTRAS]` — weights first, so a scan reads
+//!   weights and destinations in one pass.
 //! - value: `tag: u8` then i64 (zigzag varint) | f64 (8 bytes) | bool (1 byte) | str.
 
 use std::fmt;
@@ -279,13 +280,13 @@ impl EdgeBlock {
         out.extend_from_slice(&self.next.unwrap_or(NO_NEXT).to_le_bytes());
         put_varint(out, self.dsts.len() as u64);
         out.reserve(self.dsts.len() * if weighted { 11 } else { 3 });
+        for w in &self.weights {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
         let mut prev = 0u64;
         for &d in &self.dsts {
             put_varint(out, d - prev);
             prev = d;
-        }
-        for w in &self.weights {
-            out.extend_from_slice(&w.to_le_bytes());
         }
         for e in &self.extras {
             put_string(out, &e.label);
@@ -307,6 +308,14 @@ impl EdgeBlock {
             n => Some(n),
         };
         let n = r.count(1, "edge count")?;
+        let mut weights = Vec::new();
+        if flags & FLAG_WEIGHTS != 0 {
+            let raw = r.bytes(n * 8, "weights")?;
+            weights = raw
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("chunks_exact(8)")))
+                .collect();
+        }
         let mut dsts = Vec::with_capacity(n);
         let mut prev = 0u64;
         for _ in 0..n {
@@ -317,14 +326,6 @@ impl EdgeBlock {
                 what: "destination overflows u64",
             })?;
             dsts.push(prev);
-        }
-        let mut weights = Vec::new();
-        if flags & FLAG_WEIGHTS != 0 {
-            let raw = r.bytes(n * 8, "weights")?;
-            weights = raw
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("chunks_exact(8)")))
-                .collect();
         }
         let mut extras = Vec::new();
         if flags & FLAG_EXTRAS != 0 {
@@ -356,27 +357,21 @@ impl EdgeBlock {
         let flags = r.u8("edge block flags")?;
         r.u32("next block")?;
         let n = r.count(1, "edge count")?;
-        let dst_start = r.position();
-        // First pass skips the varints to find the weights section.
-        for _ in 0..n {
-            r.varint("destination")?;
-        }
-        let weights = if flags & FLAG_WEIGHTS != 0 {
-            Some(r.bytes(n * 8, "weights")?)
-        } else {
-            None
-        };
-        let mut dr = Reader::new(&buf[dst_start..]);
         let mut prev = 0u64;
-        for i in 0..n {
-            prev = prev.wrapping_add(dr.varint("destination")?);
-            let w = match weights {
-                Some(ws) => {
-                    f64::from_le_bytes(ws[i * 8..i * 8 + 8].try_into().expect("8-byte slice"))
-                }
-                None => 1.0,
-            };
-            f(prev, w);
+        if flags & FLAG_WEIGHTS != 0 {
+            let ws = r.bytes(n * 8, "weights")?;
+            for w in ws.chunks_exact(8) {
+                prev = prev.wrapping_add(r.varint("destination")?);
+                f(
+                    prev,
+                    f64::from_le_bytes(w.try_into().expect("chunks_exact(8)")),
+                );
+            }
+        } else {
+            for _ in 0..n {
+                prev = prev.wrapping_add(r.varint("destination")?);
+                f(prev, 1.0);
+            }
         }
         Ok(n)
     }

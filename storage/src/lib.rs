@@ -38,6 +38,7 @@ mod error;
 pub mod generate;
 pub mod import;
 pub mod manifest;
+mod radix;
 mod raw;
 pub mod record;
 pub mod segment;

@@ -147,6 +147,22 @@ impl WriteBatch {
         self.edges.reserve(n);
     }
 
+    /// Adds many `(src, dst, weight)` edges at once.
+    pub fn add_edges(&mut self, edges: &[(u64, u64, f64)]) {
+        self.edges
+            .extend(edges.iter().map(|&(src, dst, weight)| EdgeRec {
+                src,
+                dst,
+                weight,
+                extra: NO_EXTRA,
+            }));
+    }
+
+    /// Deletes many `(src, dst)` edges at once.
+    pub fn delete_edges(&mut self, edges: impl IntoIterator<Item = (u64, u64)>) {
+        self.edge_deletes.extend(edges);
+    }
+
     /// Adds edge `src → dst` (for undirected stores, also `dst → src`).
     pub fn add_edge(&mut self, src: u64, dst: u64, weight: f64) {
         self.edges.push(EdgeRec {
@@ -710,7 +726,13 @@ impl Store {
                 records: 0,
             });
         }
+        let t = std::time::Instant::now();
         let prepared = self.prepare(batch)?;
+        tracing::debug!(
+            seconds = t.elapsed().as_secs_f64(),
+            "commit: batch prepared"
+        );
+        let t = std::time::Instant::now();
         let plans = self
             .shards
             .par_iter()
@@ -724,6 +746,12 @@ impl Store {
             next += p.len() as u64;
         }
         let records = next - first_lsn;
+        tracing::debug!(
+            seconds = t.elapsed().as_secs_f64(),
+            records,
+            "commit: cells planned"
+        );
+        let t = std::time::Instant::now();
         let segment_bytes = self.manifest.segment_bytes;
         let written: Vec<Result<ShardWrites>> = self
             .shards
@@ -746,6 +774,10 @@ impl Store {
             self.rollback_all();
             return Err(e);
         }
+        tracing::debug!(
+            seconds = t.elapsed().as_secs_f64(),
+            "commit: records written and fsynced"
+        );
         let commit = Commit {
             txn: self.last.txn + 1,
             last_lsn: next - 1,
@@ -757,9 +789,10 @@ impl Store {
             self.rollback_all();
             return Err(e);
         }
-        for (sh, w) in self.shards.iter_mut().zip(writes) {
-            sh.apply(w);
-        }
+        self.shards
+            .par_iter_mut()
+            .zip(writes)
+            .for_each(|(sh, w)| sh.apply(w));
         self.last = commit;
         tracing::debug!(txn = self.last.txn, records, "committed");
         Ok(CommitInfo {
@@ -821,6 +854,7 @@ impl Store {
             self.manifest = manifest;
         }
 
+        let t0 = std::time::Instant::now();
         let mut edges = batch.edges;
         let mut edge_deletes = batch.edge_deletes;
         if !self.manifest.directed {
@@ -838,24 +872,40 @@ impl Store {
             edge_deletes.extend(rev);
         }
 
-        // Bucket additions by the source's shard (counting sort), then sort each bucket.
-        let mut counts = vec![0usize; n as usize];
-        let shard_ids: Vec<u32> = edges.par_iter().map(|e| shard_of(e.src, n)).collect();
-        for &s in &shard_ids {
-            counts[s as usize] += 1;
-        }
-        let mut adds: Vec<Vec<EdgeRec>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
-        for (e, s) in edges.iter().zip(&shard_ids) {
-            adds[*s as usize].push(*e);
-        }
-        drop(shard_ids);
+        // Bucket additions by the source's shard: each thread scatters a slice into its own
+        // buckets, then each shard's pieces are concatenated and sorted in parallel.
+        let pieces: Vec<Vec<Vec<EdgeRec>>> = edges
+            .par_chunks(1 << 20)
+            .map(|chunk| {
+                let mut out: Vec<Vec<EdgeRec>> = (0..n)
+                    .map(|_| Vec::with_capacity(chunk.len() / n as usize + 16))
+                    .collect();
+                for e in chunk {
+                    out[shard_of(e.src, n) as usize].push(*e);
+                }
+                out
+            })
+            .collect();
         drop(edges);
-        adds.par_iter_mut()
-            .for_each(|b| b.sort_by_key(|e| (e.src, e.dst)));
+        let adds: Vec<Vec<EdgeRec>> = (0..n as usize)
+            .into_par_iter()
+            .map(|s| {
+                let mut v = Vec::with_capacity(pieces.iter().map(|p| p[s].len()).sum());
+                for p in &pieces {
+                    v.extend_from_slice(&p[s]);
+                }
+                sort_by_src_dst(&mut v);
+                v
+            })
+            .collect();
+        drop(pieces);
+        tracing::debug!(
+            seconds = t0.elapsed().as_secs_f64(),
+            "prepare: bucketed and sorted"
+        );
 
         // Destinations need vertex cells too; they live in the destination's shard.
-        let mut endpoints: Vec<Vec<u64>> = vec![Vec::new(); n as usize];
-        let per_shard: Vec<Vec<Vec<u64>>> = adds
+        let dst_pieces: Vec<Vec<Vec<u64>>> = adds
             .par_iter()
             .map(|b| {
                 let mut out: Vec<Vec<u64>> = vec![Vec::new(); n as usize];
@@ -869,16 +919,21 @@ impl Store {
                 out
             })
             .collect();
-        for part in per_shard {
-            for (s, ids) in part.into_iter().enumerate() {
-                endpoints[s].extend(ids);
-            }
-        }
-        endpoints.par_iter_mut().for_each(|v| {
-            v.sort_unstable();
-            v.dedup();
-        });
-
+        let endpoints: Vec<Vec<u64>> = (0..n as usize)
+            .into_par_iter()
+            .map(|s| {
+                let mut v = Vec::with_capacity(dst_pieces.iter().map(|p| p[s].len()).sum());
+                for p in &dst_pieces {
+                    v.extend_from_slice(&p[s]);
+                }
+                let max = v.iter().copied().max().unwrap_or(0);
+                crate::radix::sort_by_key(&mut v, crate::radix::bits(max), |&x| x);
+                v.dedup();
+                v
+            })
+            .collect();
+        drop(dst_pieces);
+        tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "prepare: endpoints");
         let mut deletes: Vec<HashMap<u64, HashSet<u64>>> = vec![HashMap::new(); n as usize];
         for (s, d) in edge_deletes {
             deletes[shard_of(s, n) as usize]
@@ -935,6 +990,26 @@ impl Store {
             extras,
             deleted,
         })
+    }
+}
+
+/// Sorts additions by (source, destination): radix on the packed pair when both fit in
+/// 64 bits together (always for ids below 2^32), a comparison sort otherwise.
+fn sort_by_src_dst(v: &mut Vec<EdgeRec>) {
+    let (ms, md) = v
+        .iter()
+        .fold((0u64, 0u64), |(s, d), e| (s.max(e.src), d.max(e.dst)));
+    let (bs, bd) = (crate::radix::bits(ms), crate::radix::bits(md));
+    if bs + bd <= 64 {
+        crate::radix::sort_by_key(v, bs + bd, |e| {
+            if bd == 64 {
+                e.dst
+            } else {
+                (e.src << bd) | e.dst
+            }
+        });
+    } else {
+        v.sort_unstable_by_key(|e| (e.src, e.dst));
     }
 }
 
@@ -1065,6 +1140,35 @@ fn emit_chain(
     }
 }
 
+/// Blocks of a source with no stored edges and no labelled edges: the bulk-import path,
+/// built straight from the sorted additions.
+fn emit_fresh(sh: &Shard, src: u64, adds: &[EdgeRec], ops: &mut Vec<Op>) {
+    let weighted = adds.iter().any(|e| e.weight != 1.0);
+    let ranges = chunk_ranges(adds.len(), weighted, None);
+    let count = ranges.len() as u32;
+    for (i, r) in ranges.into_iter().enumerate() {
+        let block = i as u32;
+        let part = &adds[r];
+        let data = EdgeBlock {
+            next: (block + 1 < count).then_some(block + 1),
+            dsts: part.iter().map(|e| e.dst).collect(),
+            weights: if weighted {
+                part.iter().map(|e| e.weight).collect()
+            } else {
+                Vec::new()
+            },
+            extras: Vec::new(),
+        };
+        let key = CellKey::edge_block(src, block);
+        ops.push(Op::Block {
+            src,
+            block,
+            version: next_version(sh, &key),
+            data,
+        });
+    }
+}
+
 fn plan_shard(
     sh: &Shard,
     input: ShardInput,
@@ -1123,6 +1227,8 @@ fn plan_shard(
             edges.extend(adds.iter().map(pending));
             edges.sort_by_key(|e| e.dst);
             emit_chain(sh, src, last, chain.len() as u32, &edges, &mut ops);
+        } else if adds.iter().all(|e| e.extra == NO_EXTRA) {
+            emit_fresh(sh, src, adds, &mut ops);
         } else {
             let edges: Vec<PendingEdge> = adds.iter().map(pending).collect();
             emit_chain(sh, src, 0, 0, &edges, &mut ops);

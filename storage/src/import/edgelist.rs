@@ -130,10 +130,16 @@ pub(crate) fn read_edges(
             }
         }
     }
-    sink.batch.reserve_edges(total);
-    for part in parsed.into_iter().flatten() {
-        for (s, d, w) in part {
-            sink.edge(s, d, w);
+    sink.edges += total as u64;
+    if sink.delete {
+        for part in parsed.into_iter().flatten() {
+            sink.batch
+                .delete_edges(part.into_iter().map(|(s, d, _)| (s, d)));
+        }
+    } else {
+        sink.batch.reserve_edges(total);
+        for part in parsed.into_iter().flatten() {
+            sink.batch.add_edges(&part);
         }
     }
     Ok(())

@@ -1,0 +1,450 @@
+//! End-to-end tests of the `morpheus` binary on graphs the tests write themselves, and on
+//! the shared datasets when `MORPHEUS_DATASETS` / `MORPHEUS_LDBC_DIR` are set.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn morpheus(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_morpheus"))
+        .args(args)
+        .env("CI", "true")
+        .output()
+        .expect("binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = morpheus(args);
+    assert!(
+        out.status.success(),
+        "morpheus {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn stats(store: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(&[
+        "store",
+        "stats",
+        "--store",
+        store.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every file under `dir` with its bytes (the lock file aside).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else if e.file_name() != "LOCK" {
+                out.insert(e.path(), fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Distinct endpoints and edge lines of an edge list, counted independently of Morpheus.
+fn count_edge_list(text: &str) -> (usize, usize) {
+    let mut ids = HashSet::new();
+    let mut edges = 0;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
+            continue;
+        }
+        let mut it = line.split_whitespace();
+        ids.insert(it.next().unwrap().parse::<u64>().unwrap());
+        ids.insert(it.next().unwrap().parse::<u64>().unwrap());
+        edges += 1;
+    }
+    (ids.len(), edges)
+}
+
+#[test]
+fn help_usage_errors_and_failures_have_distinct_exit_codes() {
+    let help = ok(&["--help"]);
+    for cmd in ["demo", "import", "generate", "store"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    let import_help = ok(&["import", "--help"]);
+    for flag in [
+        "--store",
+        "--format",
+        "--undirected",
+        "--weighted",
+        "--shards",
+        "--delete",
+        "--segment-size",
+    ] {
+        assert!(
+            import_help.contains(flag),
+            "{flag} missing from import --help"
+        );
+    }
+    let stats_help = ok(&["store", "stats", "--help"]);
+    assert!(stats_help.contains("--json"));
+    assert_eq!(morpheus(&["import"]).status.code(), Some(2));
+    assert_eq!(
+        morpheus(&["import", "--store", "/x", "--format", "xml", "f"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        morpheus(&["generate", "rmat", "--scale", "0", "--out", "/tmp/x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(morpheus(&["frobnicate"]).status.code(), Some(2));
+    let missing = morpheus(&["store", "stats", "--store", "/nonexistent/morpheus-store"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/morpheus-store"));
+}
+
+#[test]
+fn generated_graph_imports_with_exact_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = dir.path().join("g.txt");
+    ok(&[
+        "generate",
+        "rmat",
+        "--scale",
+        "10",
+        "--seed",
+        "7",
+        "--weighted",
+        "--out",
+        s(&graph),
+    ]);
+    let text = fs::read_to_string(&graph).unwrap();
+    let (vertices, edges) = count_edge_list(&text);
+    assert_eq!(edges, 16 << 10);
+    // Deterministic: the same seed gives the same file.
+    let again = dir.path().join("g2.txt");
+    ok(&[
+        "generate",
+        "rmat",
+        "--scale",
+        "10",
+        "--seed",
+        "7",
+        "--weighted",
+        "--out",
+        s(&again),
+    ]);
+    assert_eq!(fs::read(&again).unwrap(), text.as_bytes());
+
+    let store = dir.path().join("store");
+    ok(&[
+        "import",
+        "--store",
+        s(&store),
+        "--weighted",
+        "--shards",
+        "4",
+        s(&graph),
+    ]);
+    let st = stats(&store);
+    assert_eq!(st["vertices"], vertices as u64);
+    assert_eq!(st["edges"], edges as u64);
+    assert_eq!(st["shards"], 4);
+    assert_eq!(st["dead_bytes"], 0);
+    for key in ["segments", "live_bytes", "last_lsn"] {
+        assert!(st[key].as_u64().unwrap() > 0, "{key}");
+    }
+    let verify = ok(&["store", "verify", "--store", s(&store)]);
+    assert!(verify.contains("0 problem(s)"), "{verify}");
+}
+
+#[test]
+fn malformed_line_reports_file_and_line_and_leaves_store_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let good = dir.path().join("good.txt");
+    fs::write(&good, "1 2\n2 3\n").unwrap();
+    ok(&["import", "--store", s(&store), s(&good)]);
+    let before = snapshot(&store);
+    let bad = dir.path().join("bad.txt");
+    fs::write(&bad, "# header\n4 5\n5 6 7\n6\n").unwrap();
+    let out = morpheus(&["import", "--store", s(&store), s(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:4: expected `src dst`", bad.display())),
+        "{err}"
+    );
+    assert_eq!(snapshot(&store), before);
+    let gz = dir.path().join("bad.txt.gz");
+    let mut enc =
+        flate2::write::GzEncoder::new(fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, b"1 2\n1 2 x\n").unwrap();
+    enc.finish().unwrap();
+    let out = morpheus(&["import", "--store", s(&store), "--weighted", s(&gz)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":2: weight `x`"));
+    assert_eq!(snapshot(&store), before);
+}
+
+#[test]
+fn verify_reports_corruption_and_compact_and_changes_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let g = dir.path().join("g.txt");
+    let mut text = String::new();
+    for i in 0..3000u64 {
+        text.push_str(&format!("{} {}\n", i, (i * 31) % 3000));
+    }
+    fs::write(&g, &text).unwrap();
+    ok(&[
+        "import",
+        "--store",
+        s(&store),
+        "--shards",
+        "1",
+        "--segment-size",
+        "4KiB",
+        s(&g),
+    ]);
+    let lsn = stats(&store)["last_lsn"].as_u64().unwrap();
+    let del = dir.path().join("d.txt");
+    fs::write(&del, &text[..text.len() / 2]).unwrap();
+    ok(&["import", "--store", s(&store), "--delete", s(&del)]);
+    let changes: serde_json::Value = serde_json::from_str(&ok(&[
+        "store",
+        "changes",
+        "--store",
+        s(&store),
+        "--since",
+        &lsn.to_string(),
+        "--json",
+    ]))
+    .unwrap();
+    assert!(!changes.as_array().unwrap().is_empty());
+    assert!(changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["lsn"].as_u64().unwrap() > lsn));
+    let before = stats(&store);
+    assert!(before["dead_bytes"].as_u64().unwrap() > 0);
+    let report: serde_json::Value = serde_json::from_str(&ok(&[
+        "store",
+        "compact",
+        "--store",
+        s(&store),
+        "--dead-ratio",
+        "0.1",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(report["segments_compacted"].as_u64().unwrap() > 0);
+    let after = stats(&store);
+    assert!(after["dead_bytes"].as_u64().unwrap() < before["dead_bytes"].as_u64().unwrap());
+    assert_eq!(after["edges"], before["edges"]);
+    assert_eq!(after["vertices"], before["vertices"]);
+    ok(&["store", "verify", "--store", s(&store)]);
+
+    // Flip one byte in the middle of the first sealed segment.
+    let mut sealed: Vec<PathBuf> = fs::read_dir(store.join("shard-0000"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    sealed.sort();
+    let victim = &sealed[0];
+    let mut bytes = fs::read(victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    fs::write(victim, &bytes).unwrap();
+    let out = morpheus(&["store", "verify", "--store", s(&store)]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&victim.display().to_string()) && text.contains("problem"),
+        "{text}"
+    );
+    let out = morpheus(&["store", "stats", "--store", s(&store)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("corrupt store"));
+}
+
+#[test]
+fn import_killed_with_sigkill_leaves_the_pre_import_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let small = dir.path().join("small.txt");
+    fs::write(&small, "1 2\n2 3\n3 1\n").unwrap();
+    ok(&[
+        "import",
+        "--store",
+        s(&store),
+        "--segment-size",
+        "64KiB",
+        s(&small),
+    ]);
+    let before = stats(&store);
+    let big = dir.path().join("big.txt");
+    ok(&[
+        "generate",
+        "rmat",
+        "--scale",
+        "17",
+        "--weighted",
+        "--out",
+        s(&big),
+    ]);
+    let commits = store.join("COMMITS");
+    let commits_len = fs::metadata(&commits).unwrap().len();
+    let size = |d: &Path| snapshot(d).values().map(|v| v.len() as u64).sum::<u64>();
+    let base = size(&store);
+    let pristine = dir.path().join("pristine");
+    copy_dir(&store, &pristine);
+    let mut killed_mid_write = false;
+    for _attempt in 0..3 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_morpheus"))
+            .args(["import", "--store", s(&store), "--weighted", s(&big)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        // Wait until the import has written a good part of its records.
+        while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            if size(&store) > base + (4 << 20) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let still_running = child.try_wait().unwrap().is_none();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if still_running && fs::metadata(&commits).unwrap().len() == commits_len {
+            killed_mid_write = true;
+            break;
+        }
+        // The import committed before the kill: restore the pre-import store, try again.
+        fs::remove_dir_all(&store).unwrap();
+        copy_dir(&pristine, &store);
+    }
+    assert!(
+        killed_mid_write,
+        "the import always finished before it could be killed"
+    );
+    let out = morpheus(&["store", "verify", "--store", s(&store)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted write"));
+    let after = stats(&store);
+    for key in ["vertices", "edges", "last_lsn", "last_txn", "live_bytes"] {
+        assert_eq!(after[key], before[key], "{key}");
+    }
+    assert!(after["uncommitted_bytes"].as_u64().unwrap() > 0);
+    // The next import recovers the store and succeeds.
+    ok(&["import", "--store", s(&store), "--weighted", s(&big)]);
+    let done = stats(&store);
+    assert_eq!(done["uncommitted_bytes"], 0);
+    assert!(done["edges"].as_u64().unwrap() > before["edges"].as_u64().unwrap());
+    ok(&["store", "verify", "--store", s(&store)]);
+}
+
+#[test]
+fn demo_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&["demo", "--scale", "8", "--dir", s(dir.path())]);
+    assert!(
+        out.contains("vertices") && out.contains("0 problems"),
+        "{out}"
+    );
+}
+
+#[test]
+fn wiki_vote_imports_with_published_counts() {
+    let Some(datasets) = std::env::var_os("MORPHEUS_DATASETS") else {
+        eprintln!("skipped: MORPHEUS_DATASETS is not set (CI sets it to ../shared/datasets)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("wv");
+    let input = Path::new(&datasets).join("wiki-Vote.txt.gz");
+    ok(&[
+        "import",
+        "--store",
+        s(&store),
+        "--format",
+        "edgelist",
+        s(&input),
+    ]);
+    let st = stats(&store);
+    assert_eq!(st["vertices"], 7115);
+    assert_eq!(st["edges"], 103689);
+    ok(&["store", "verify", "--store", s(&store)]);
+}
+
+#[test]
+fn ldbc_graphs_import_from_their_properties_files() {
+    let Some(ldbc) = std::env::var_os("MORPHEUS_LDBC_DIR") else {
+        eprintln!(
+            "skipped: MORPHEUS_LDBC_DIR is not set (CI sets it to ../shared/conformance/ldbc)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = 0;
+    for e in fs::read_dir(&ldbc).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "properties") {
+            continue;
+        }
+        let text = fs::read_to_string(&p).unwrap();
+        let directed = text
+            .lines()
+            .any(|l| l.contains(".directed") && l.trim_end().ends_with("true"));
+        let name = p.file_stem().unwrap().to_str().unwrap();
+        let lines = |ext: &str| {
+            fs::read_to_string(p.with_file_name(format!("{name}.{ext}")))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .count() as u64
+        };
+        let store = dir.path().join(name);
+        ok(&["import", "--store", s(&store), s(&p)]);
+        let st = stats(&store);
+        assert_eq!(st["vertices"], lines("v"), "{name}");
+        assert_eq!(st["edges"], lines("e"), "{name}");
+        assert_eq!(st["directed"], directed, "{name}");
+        ok(&["store", "verify", "--store", s(&store)]);
+        seen += 1;
+    }
+    assert_eq!(seen, 14, "all 14 LDBC validation graphs");
+}
