@@ -6,6 +6,11 @@
 
 pub mod size;
 
+// The README's code runs as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The types most programs need.
 pub mod prelude {
     pub use morpheus_storage::generate::{GenerateOptions, GraphKind};

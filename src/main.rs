@@ -511,8 +511,9 @@ fn demo(a: DemoArgs, quiet: bool) -> Result<ExitCode> {
         report.records,
         report.problems.len()
     );
-    if a.dir.is_some() {
-        println!("\nfiles kept in {}", dir.display());
+    match &a.dir {
+        Some(_) => println!("\nfiles kept in {}", dir.display()),
+        None => println!("\n(temporary files removed; pass --dir DIR to keep the store)"),
     }
     Ok(if report.is_clean() {
         ExitCode::SUCCESS

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `morpheus` binary on graphs the tests write themselves, and on
 //! the shared datasets when `MORPHEUS_DATASETS` / `MORPHEUS_LDBC_DIR` are set.
 
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
+
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -205,7 +207,7 @@ fn malformed_line_reports_file_and_line_and_leaves_store_unchanged() {
     let gz = dir.path().join("bad.txt.gz");
     let mut enc =
         flate2::write::GzEncoder::new(fs::File::create(&gz).unwrap(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut enc, b"1 2\n1 2 x\n").unwrap();
+    std::io::Write::write_all(&mut enc, b"1 2 0.5\n1 2 x\n").unwrap();
     enc.finish().unwrap();
     let out = morpheus(&["import", "--store", s(&store), "--weighted", s(&gz)]);
     assert_eq!(out.status.code(), Some(1));
@@ -447,4 +449,100 @@ fn ldbc_graphs_import_from_their_properties_files() {
         seen += 1;
     }
     assert_eq!(seen, 14, "all 14 LDBC validation graphs");
+}
+
+#[test]
+fn compaction_killed_at_any_moment_keeps_every_committed_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let g = dir.path().join("g.txt");
+    ok(&[
+        "generate",
+        "uniform",
+        "--scale",
+        "14",
+        "--weighted",
+        "--out",
+        s(&g),
+    ]);
+    ok(&[
+        "import",
+        "--store",
+        s(&store),
+        "--weighted",
+        "--shards",
+        "2",
+        "--segment-size",
+        "16KiB",
+        s(&g),
+    ]);
+    // Re-import the same edges as deletions of half of them: many dead records.
+    let text = fs::read_to_string(&g).unwrap();
+    let half: String = text
+        .lines()
+        .skip(1)
+        .step_by(2)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let del = dir.path().join("del.txt");
+    fs::write(&del, half).unwrap();
+    ok(&[
+        "import",
+        "--store",
+        s(&store),
+        "--delete",
+        "--weighted",
+        s(&del),
+    ]);
+    let want = stats(&store);
+    let pristine = dir.path().join("pristine");
+    copy_dir(&store, &pristine);
+    let mut interrupted = 0;
+    for delay_ms in [1u64, 3, 8, 15, 30, 60] {
+        fs::remove_dir_all(&store).unwrap();
+        copy_dir(&pristine, &store);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_morpheus"))
+            .args([
+                "store",
+                "compact",
+                "--store",
+                s(&store),
+                "--dead-ratio",
+                "0",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let st = stats(&store);
+        for key in [
+            "vertices",
+            "edges",
+            "edge_entries",
+            "last_lsn",
+            "live_bytes",
+        ] {
+            assert_eq!(st[key], want[key], "{key} after a kill at {delay_ms} ms");
+        }
+        ok(&["store", "verify", "--store", s(&store)]);
+    }
+    assert!(interrupted > 0, "no compaction was interrupted");
+    // A full compaction afterwards still reclaims the dead bytes.
+    ok(&[
+        "store",
+        "compact",
+        "--store",
+        s(&store),
+        "--dead-ratio",
+        "0",
+    ]);
+    let st = stats(&store);
+    assert!(st["dead_bytes"].as_u64().unwrap() < want["dead_bytes"].as_u64().unwrap());
+    assert_eq!(st["edges"], want["edges"]);
 }

@@ -22,7 +22,7 @@ pub(crate) fn sort_by_key<T: Copy + Send>(v: &mut Vec<T>, key_bits: u32, key: im
     }
     let mut scratch: Vec<T> = vec![v[0]; v.len()];
     for (p, c) in counts.iter().enumerate() {
-        if c.iter().any(|&n| n == v.len()) {
+        if c.contains(&v.len()) {
             // Every key has the same digit here: this pass would not move anything.
             continue;
         }

@@ -1,6 +1,8 @@
 //! Integration tests of the store: model-based workloads, crash recovery, corruption
 //! detection, compaction crash states and the importers.
 
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
+
 mod integration {
     pub mod common;
     mod compaction;

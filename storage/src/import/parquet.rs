@@ -103,7 +103,7 @@ pub(crate) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
     let bad = |m: String| Error::input(path, None, m);
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| bad(format!("not a Parquet file: {e}")))?;
-    let schema = builder.schema().clone();
+    let schema = std::sync::Arc::clone(builder.schema());
     let col = |name: &str| {
         schema
             .fields()

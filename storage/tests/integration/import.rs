@@ -93,7 +93,7 @@ fn bad_line_fails_with_file_and_line_and_leaves_store_unchanged() {
     let bad = write(dir.path(), "bad.txt", &text);
     let err = import(
         &store_dir,
-        &[bad.clone()],
+        std::slice::from_ref(&bad),
         &ImportOptions::default(),
         &NoProgress,
     )
@@ -193,7 +193,7 @@ fn csv_errors_name_file_line_and_column() {
         let p = write(dir.path(), name, text);
         let err = import(
             &store_dir,
-            &[p.clone()],
+            std::slice::from_ref(&p),
             &ImportOptions::default(),
             &NoProgress,
         )
@@ -221,7 +221,7 @@ fn ldbc_properties_import_reads_vertices_edges_weights_and_direction() {
     let store_dir = dir.path().join("s");
     import(
         &store_dir,
-        &[props.clone()],
+        std::slice::from_ref(&props),
         &ImportOptions::default(),
         &NoProgress,
     )
