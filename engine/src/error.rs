@@ -1,13 +1,54 @@
-//! Error type of the engine crate.
+//! Error type of the engine.
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Errors of the engine layer.
+/// Errors of job execution.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An option or argument is not acceptable.
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
+    /// The configuration is not usable.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// A worker panicked.
+    #[error("worker {worker} panicked: {message}")]
+    WorkerPanicked {
+        /// Global worker index.
+        worker: usize,
+        /// The panic message.
+        message: String,
+    },
+    /// A worker failed with an error.
+    #[error("worker {worker} failed: {source}")]
+    WorkerFailed {
+        /// Global worker index.
+        worker: usize,
+        /// The error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// This worker stopped because another one failed (the job's error names that one).
+    #[error("stopped because worker {worker} failed")]
+    Aborted {
+        /// The worker that failed first.
+        worker: usize,
+    },
+    /// Block storage or spilling failed.
+    #[error(transparent)]
+    Spill(#[from] morpheus_spill::Error),
+    /// Timely could not start (for example, a cluster peer is unreachable).
+    #[error("cannot start workers: {0}")]
+    Startup(String),
+    /// A job-level error raised by user code.
+    #[error("{0}")]
+    Job(String),
+    /// File I/O outside the spill path (inputs and outputs of a job).
+    #[error("I/O error on {}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
 }

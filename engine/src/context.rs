@@ -1,0 +1,330 @@
+//! Worker launch, the per-worker [`Context`], the first-error slot and the exchange.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use morpheus_spill::BlockManager;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::{Exchange as _, Input, Probe};
+use timely::dataflow::InputHandle;
+use timely::worker::Worker;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::metrics::{JobMetrics, StageMetrics};
+use crate::Data;
+
+/// First error wins: which worker failed first, and a flag every worker polls.
+#[derive(Clone, Default)]
+struct ErrorSlot {
+    failed: Arc<AtomicBool>,
+    first: Arc<Mutex<Option<usize>>>,
+}
+
+impl ErrorSlot {
+    fn record(&self, worker: usize) {
+        let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert(worker);
+        self.failed.store(true, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.failed.load(Ordering::SeqCst) {
+            let worker = self
+                .first
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or(usize::MAX);
+            return Err(Error::Aborted { worker });
+        }
+        Ok(())
+    }
+}
+
+/// What one worker sees: its identity, its block manager, metrics and collective operations.
+pub struct Context<'w> {
+    worker: RefCell<&'w mut Worker>,
+    index: usize,
+    peers: usize,
+    config: Config,
+    blocks: BlockManager,
+    slot: ErrorSlot,
+    metrics: RefCell<JobMetrics>,
+    next_dataset: Cell<u64>,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("index", &self.index)
+            .field("peers", &self.peers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context<'_> {
+    /// This worker's global index, `0..peers()`.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Total number of workers in the job.
+    pub fn peers(&self) -> usize {
+        self.peers
+    }
+
+    /// The job configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// This worker's block manager.
+    pub fn blocks(&self) -> &BlockManager {
+        &self.blocks
+    }
+
+    /// A fresh dataset id; every worker gets the same sequence, since every worker builds
+    /// the same collections in the same order.
+    pub fn new_dataset_id(&self) -> u64 {
+        let id = self.next_dataset.get();
+        self.next_dataset.set(id + 1);
+        id
+    }
+
+    /// Fails if another worker has failed (so this one stops instead of waiting for it).
+    pub fn check(&self) -> Result<()> {
+        self.slot.check()
+    }
+
+    /// Records a finished stage.
+    pub fn record_stage(&self, stage: StageMetrics) {
+        let mut m = self.metrics.borrow_mut();
+        m.records_in += stage.records_in;
+        m.records_out += stage.records_out;
+        m.shuffle_bytes += stage.shuffle_bytes;
+        m.stages.push(stage);
+    }
+
+    /// Collective all-to-all exchange: `outgoing[w]` goes to worker `w`; returns everything
+    /// sent to this worker. Batches travel whole (dense containers, not tuples).
+    pub fn exchange<D: Data>(&self, name: &str, outgoing: Vec<Vec<D>>) -> Result<Vec<D>> {
+        let mut received = Vec::new();
+        self.exchange_with(name, outgoing, |batch| {
+            received.extend(batch);
+            Ok(())
+        })?;
+        Ok(received)
+    }
+
+    /// Like [`Context::exchange`], but hands each received batch to `on_batch` as it
+    /// arrives (so a consumer can aggregate or spill without holding everything).
+    pub fn exchange_with<D: Data>(
+        &self,
+        name: &str,
+        outgoing: Vec<Vec<D>>,
+        mut on_batch: impl FnMut(Vec<D>) -> Result<()>,
+    ) -> Result<()> {
+        const BATCH: usize = 16 * 1024;
+        self.check()?;
+        assert_eq!(
+            outgoing.len(),
+            self.peers,
+            "exchange needs one outgoing vector per worker"
+        );
+        let started = Instant::now();
+        let records_in: u64 = outgoing.iter().map(|v| v.len() as u64).sum();
+        let shuffle_bytes = records_in * std::mem::size_of::<D>() as u64;
+        let spill_before = self.blocks.metrics();
+        let inbox: Rc<RefCell<Vec<Vec<D>>>> = Rc::default();
+        let mut worker = self.worker.borrow_mut();
+        let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<(u32, Vec<D>)>>>::new();
+        let sink = Rc::clone(&inbox);
+        let probe = worker.dataflow::<u64, _, _>(|scope| {
+            scope
+                .input_from(&mut input)
+                .exchange(|(dest, _): &(u32, Vec<D>)| u64::from(*dest))
+                .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+                    Pipeline,
+                    "Collect",
+                    move |_cap, _info| {
+                        move |input, _output| {
+                            input.for_each(|_time, data| {
+                                sink.borrow_mut()
+                                    .extend(data.drain(..).map(|(_, batch)| batch));
+                            });
+                        }
+                    },
+                )
+                .probe()
+                .0
+        });
+        for (dest, mut records) in outgoing.into_iter().enumerate() {
+            while !records.is_empty() {
+                let rest = if records.len() > BATCH {
+                    records.split_off(BATCH)
+                } else {
+                    Vec::new()
+                };
+                input.send((dest as u32, records));
+                records = rest;
+            }
+        }
+        drop(input);
+        let mut records_out = 0u64;
+        loop {
+            let batches = std::mem::take(&mut *inbox.borrow_mut());
+            for b in batches {
+                records_out += b.len() as u64;
+                on_batch(b)?;
+            }
+            if probe.done() {
+                break;
+            }
+            self.check()?;
+            worker.step_or_park(Some(Duration::from_millis(1)));
+        }
+        for b in std::mem::take(&mut *inbox.borrow_mut()) {
+            records_out += b.len() as u64;
+            on_batch(b)?;
+        }
+        drop(worker);
+        let spill_after = self.blocks.metrics();
+        self.record_stage(StageMetrics {
+            name: name.to_owned(),
+            records_in,
+            records_out,
+            shuffle_bytes,
+            spilled_bytes: spill_after.spilled_bytes - spill_before.spilled_bytes,
+            read_back_bytes: spill_after.read_back_bytes - spill_before.read_back_bytes,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        Ok(())
+    }
+
+    /// Collective: every worker contributes `value`; every worker gets all values in worker
+    /// order.
+    pub fn all_gather<D: Data>(&self, name: &str, value: D) -> Result<Vec<D>> {
+        let me = self.index as u64;
+        let out = (0..self.peers).map(|_| vec![(me, value.clone())]).collect();
+        let mut all = self.exchange(name, out)?;
+        all.sort_by_key(|(w, _)| *w);
+        Ok(all.into_iter().map(|(_, v)| v).collect())
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// Runs `job` on every worker of `config` (this process's share of them) and returns each
+/// local worker's result in index order, with the metrics of this process's workers merged.
+///
+/// # Errors
+/// The first failure of any worker: its error or panic, naming the worker. Other workers
+/// stop at their next collective step instead of waiting.
+pub fn execute<T, F>(config: Config, job: F) -> Result<(Vec<T>, JobMetrics)>
+where
+    T: Send + 'static,
+    F: for<'w> Fn(&Context<'w>) -> Result<T> + Send + Sync + 'static,
+{
+    config.validate()?;
+    let timely_config = config.timely()?;
+    let slot = ErrorSlot::default();
+    let errors: Arc<Mutex<Vec<(usize, Error)>>> = Arc::default();
+    let started = Instant::now();
+    let budget = (config.memory_budget_bytes / config.workers as u64) as usize;
+    let (cfg, worker_slot, worker_errors) = (config.clone(), slot.clone(), Arc::clone(&errors));
+    let guards = timely::execute(timely_config, move |worker: &mut Worker| {
+        let index = worker.index();
+        let peers = worker.peers();
+        let fail = |e: Error| {
+            worker_slot.record(index);
+            worker_errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((index, e));
+            None
+        };
+        let blocks = match BlockManager::with_spill_dir(budget, &cfg.spill_dir) {
+            Ok(b) => b,
+            Err(e) => return fail(e.into()),
+        };
+        let ctx = Context {
+            worker: RefCell::new(worker),
+            index,
+            peers,
+            config: cfg.clone(),
+            blocks,
+            slot: worker_slot.clone(),
+            metrics: RefCell::new(JobMetrics::default()),
+            next_dataset: Cell::new(0),
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(&ctx)));
+        if !matches!(outcome, Ok(Ok(_))) {
+            // Timely steps a worker until its dataflows complete after this closure returns;
+            // an exchange abandoned because a peer failed never will, so drop them.
+            let mut w = ctx.worker.borrow_mut();
+            for id in w.installed_dataflows() {
+                w.drop_dataflow(id);
+            }
+        }
+        let mut metrics = ctx.metrics.take();
+        let spill = ctx.blocks.metrics();
+        metrics.spilled_bytes += spill.spilled_bytes;
+        metrics.read_back_bytes += spill.read_back_bytes;
+        match outcome {
+            Ok(Ok(v)) => Some((v, metrics)),
+            Ok(Err(e)) => fail(e),
+            Err(p) => fail(Error::WorkerPanicked {
+                worker: index,
+                message: panic_message(p.as_ref()),
+            }),
+        }
+    })
+    .map_err(Error::Startup)?;
+    let mut results = Vec::new();
+    let mut merged = JobMetrics {
+        workers: config.workers,
+        processes: config.processes,
+        ..Default::default()
+    };
+    let mut panicked = None;
+    for (i, r) in guards.join().into_iter().enumerate() {
+        match r {
+            Ok(Some((v, m))) => {
+                merged.merge_worker(&m);
+                results.push(v);
+            }
+            Ok(None) => {}
+            Err(message) => {
+                panicked.get_or_insert(Error::WorkerPanicked {
+                    worker: config.process_id * config.workers + i,
+                    message,
+                });
+            }
+        }
+    }
+    merged.seconds = started.elapsed().as_secs_f64();
+    let mut errors = std::mem::take(&mut *errors.lock().unwrap_or_else(|p| p.into_inner()));
+    if !errors.is_empty() {
+        // Report the root cause: a real failure rather than an "aborted because" echo.
+        errors.sort_by_key(|(w, e)| (matches!(e, Error::Aborted { .. }), *w));
+        return Err(errors.swap_remove(0).1);
+    }
+    if let Some(e) = panicked {
+        return Err(e);
+    }
+    Ok((results, merged))
+}
