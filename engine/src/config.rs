@@ -25,6 +25,9 @@ pub struct Config {
     pub spill_dir: PathBuf,
     /// Default number of partitions of new collections; 0 means 4 × total workers.
     pub partitions: usize,
+    /// Fault injection for tests: spill stores fail every write after this many.
+    #[doc(hidden)]
+    pub spill_fault_after_writes: Option<u64>,
 }
 
 impl Default for Config {
@@ -37,6 +40,7 @@ impl Default for Config {
             memory_budget_bytes: 1 << 30,
             spill_dir: std::env::temp_dir(),
             partitions: 0,
+            spill_fault_after_writes: None,
         }
     }
 }

@@ -257,7 +257,12 @@ where
                 .push((index, e));
             None
         };
-        let blocks = match BlockManager::with_spill_dir(budget, &cfg.spill_dir) {
+        let blocks = match cfg.spill_fault_after_writes {
+            Some(n) => morpheus_spill::FailingSpillStore::new(&cfg.spill_dir, n)
+                .map(|s| BlockManager::new(budget, Box::new(s))),
+            None => BlockManager::with_spill_dir(budget, &cfg.spill_dir),
+        };
+        let blocks = match blocks {
             Ok(b) => b,
             Err(e) => return fail(e.into()),
         };

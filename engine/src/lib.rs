@@ -34,7 +34,9 @@ pub use config::Config;
 pub use context::{execute, Context};
 pub use error::{Error, Result};
 pub use metrics::{JobMetrics, StageMetrics};
-pub use morpheus_spill::{BlockId, BlockManager, Spillable, StorageLevel};
+pub use morpheus_spill::{
+    BlockId, BlockManager, Error as BlockManagerError, Spillable, StorageLevel,
+};
 /// Data that may cross workers (and processes): serde-serialisable, cloneable, `Send`,
 /// `'static`. Blanket-implemented.
 pub trait Data: timely::ExchangeData + Clone {}

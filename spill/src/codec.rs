@@ -7,7 +7,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Element types a block can hold.
-pub trait Spillable: Serialize + DeserializeOwned + Send + Sync + 'static {}
+pub trait Spillable: Serialize + DeserializeOwned + Send + Sync + 'static + Sized {
+    /// Estimated in-memory bytes of a block of `items` (what the budget is charged).
+    fn estimate_bytes(items: &[Self]) -> usize {
+        mem_bytes(items)
+    }
+}
 
 impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Spillable for T {}
 
