@@ -4,7 +4,9 @@
 //! [`prelude`] to get the store, import and generator APIs in one line. See
 //! `ARCHITECTURE.md` for the crate map and data path.
 
+pub mod jobs;
 pub mod size;
+pub mod text;
 
 // The README's code runs as a doctest, so it cannot drift from the API.
 #[cfg(doctest)]

@@ -36,6 +36,99 @@ enum Command {
     /// Inspect and maintain a store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Count words (maximal alphanumeric runs, lower-cased): `word<TAB>count` lines by count
+    /// descending, then word ascending.
+    Wordcount(WordcountArgs),
+    /// Degree distribution of a store: `degree<TAB>vertices` lines, by degree.
+    Degrees(DegreesArgs),
+}
+
+/// Where a job runs: worker threads, memory budget, spill directory, metrics, cluster.
+#[derive(Args, Debug)]
+struct JobArgs {
+    /// Worker threads (per process).
+    #[arg(long, short = 'w', default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    workers: u32,
+    /// Memory budget for blocks in this process (e.g. 512MiB), split among its workers.
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    memory_budget: u64,
+    /// Directory for spill files (default: the system temporary directory).
+    #[arg(long)]
+    spill_dir: Option<PathBuf>,
+    /// Write job metrics (totals and per stage) as JSON to this file.
+    #[arg(long)]
+    metrics: Option<PathBuf>,
+    /// Number of processes (cluster mode).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    processes: u32,
+    /// This process's index, 0..processes.
+    #[arg(long, default_value_t = 0)]
+    process_id: u32,
+    /// File of host:port lines, one per process (default: 127.0.0.1:2101+i).
+    #[arg(long)]
+    hostfile: Option<PathBuf>,
+}
+
+impl JobArgs {
+    fn config(&self) -> Result<morpheus_engine::Config> {
+        if self.process_id >= self.processes {
+            bail!(
+                "--process-id {} must be below --processes {}",
+                self.process_id,
+                self.processes
+            );
+        }
+        let mut c = morpheus_engine::Config::threads(self.workers as usize)
+            .with_memory_budget(self.memory_budget);
+        if let Some(d) = &self.spill_dir {
+            c = c.with_spill_dir(d);
+        }
+        c.processes = self.processes as usize;
+        c.process_id = self.process_id as usize;
+        c.hostfile = self.hostfile.clone();
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Writes the metrics file (temporary name, then rename).
+    fn write_metrics(&self, metrics: &morpheus_engine::JobMetrics) -> Result<()> {
+        let Some(path) = &self.metrics else {
+            return Ok(());
+        };
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&tmp, metrics.to_json() + "\n")
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+
+    /// Whether this process prints results (process 0 in cluster mode).
+    fn prints(&self) -> bool {
+        self.process_id == 0
+    }
+}
+
+#[derive(Args, Debug)]
+struct WordcountArgs {
+    /// Text file.
+    file: PathBuf,
+    /// Print only the N most frequent words.
+    #[arg(long)]
+    top: Option<usize>,
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+#[derive(Args, Debug)]
+struct DegreesArgs {
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Which degree: out-edges or in-edges.
+    #[arg(long, default_value = "out", value_parser = ["out", "in"])]
+    direction: String,
+    #[command(flatten)]
+    job: JobArgs,
 }
 
 #[derive(Args, Debug)]
@@ -82,12 +175,15 @@ struct ImportArgs {
 
 #[derive(Args, Debug)]
 struct GenerateArgs {
-    /// Generator.
-    #[arg(value_parser = ["rmat", "uniform"])]
+    /// Generator: graphs (rmat, uniform) or words (text).
+    #[arg(value_parser = ["rmat", "uniform", "text"])]
     kind: String,
-    /// log2 of the number of vertices.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=40))]
-    scale: u32,
+    /// log2 of the number of vertices (graphs).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=40), required_unless_present = "size")]
+    scale: Option<u32>,
+    /// Size of the text to write, e.g. 50MB (text).
+    #[arg(long, value_parser = parse_size, conflicts_with = "scale")]
+    size: Option<u64>,
     /// Edges per vertex.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     edge_factor: u32,
@@ -245,6 +341,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Store(StoreCommand::Verify(a)) => verify_cmd(&a),
         Command::Store(StoreCommand::Compact(a)) => compact_cmd(&a),
         Command::Store(StoreCommand::Changes(a)) => changes_cmd(&a),
+        Command::Wordcount(a) => wordcount_cmd(&a),
+        Command::Degrees(a) => degrees_cmd(&a),
     }
 }
 
@@ -293,9 +391,23 @@ fn import_cmd(a: ImportArgs, quiet: bool) -> Result<ExitCode> {
 }
 
 fn generate_cmd(a: GenerateArgs, quiet: bool) -> Result<ExitCode> {
+    if a.kind == "text" {
+        let Some(size) = a.size else {
+            bail!("generate text needs --size (e.g. --size 50MB)")
+        };
+        let n = morpheus::text::write_text(&a.out, size, a.seed)
+            .with_context(|| format!("cannot write {}", a.out.display()))?;
+        if !quiet {
+            println!("wrote {n} bytes of text to {}", a.out.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(scale) = a.scale else {
+        bail!("generate {} needs --scale", a.kind)
+    };
     let options = GenerateOptions {
         kind: a.kind.parse().map_err(anyhow::Error::msg)?,
-        scale: a.scale,
+        scale,
         edge_factor: a.edge_factor,
         seed: a.seed,
         weighted: a.weighted,
@@ -520,4 +632,42 @@ fn demo(a: DemoArgs, quiet: bool) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn wordcount_cmd(a: &WordcountArgs) -> Result<ExitCode> {
+    let file = a.file.clone();
+    if !file.is_file() {
+        bail!("{} does not exist or is not a file", file.display());
+    }
+    let (results, metrics) = morpheus_engine::execute(a.job.config()?, move |ctx| {
+        morpheus::jobs::word_count(ctx, &file)
+    })
+    .with_context(|| format!("word count of {} failed", a.file.display()))?;
+    a.job.write_metrics(&metrics)?;
+    if a.job.prints() {
+        let counts = results.into_iter().next().unwrap_or_default();
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for (word, n) in counts.iter().take(a.top.unwrap_or(usize::MAX)) {
+            std::io::Write::write_fmt(&mut out, format_args!("{word}\t{n}\n"))?;
+        }
+        std::io::Write::flush(&mut out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn degrees_cmd(a: &DegreesArgs) -> Result<ExitCode> {
+    // Fail early, with the store's own message, before any worker starts.
+    drop(open_ro(&a.store)?);
+    let (store, inbound) = (a.store.clone(), a.direction == "in");
+    let (results, metrics) = morpheus_engine::execute(a.job.config()?, move |ctx| {
+        morpheus::jobs::degree_distribution(ctx, &store, inbound)
+    })
+    .with_context(|| format!("degree distribution of {} failed", a.store.display()))?;
+    a.job.write_metrics(&metrics)?;
+    if a.job.prints() {
+        for (degree, vertices) in results.into_iter().next().unwrap_or_default() {
+            println!("{degree}\t{vertices}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -128,18 +128,37 @@ impl Context<'_> {
         &self,
         name: &str,
         outgoing: Vec<Vec<D>>,
-        mut on_batch: impl FnMut(Vec<D>) -> Result<()>,
+        on_batch: impl FnMut(Vec<D>) -> Result<()>,
     ) -> Result<()> {
-        const BATCH: usize = 16 * 1024;
-        self.check()?;
         assert_eq!(
             outgoing.len(),
             self.peers,
             "exchange needs one outgoing vector per worker"
         );
+        self.exchange_stream(
+            name,
+            |tx| {
+                for (dest, records) in outgoing.into_iter().enumerate() {
+                    tx.send(dest, records)?;
+                }
+                Ok(())
+            },
+            on_batch,
+        )
+    }
+
+    /// The streaming exchange: `produce` sends batches to workers through the [`Sender`]
+    /// while the dataflow runs (each send also steps the worker, so received batches reach
+    /// `on_batch` as they arrive). Memory on both sides stays bounded by what the producer
+    /// and consumer hold, not by the volume exchanged.
+    pub fn exchange_stream<D: Data>(
+        &self,
+        name: &str,
+        produce: impl FnOnce(&mut Sender<'_, D>) -> Result<()>,
+        mut on_batch: impl FnMut(Vec<D>) -> Result<()>,
+    ) -> Result<()> {
+        self.check()?;
         let started = Instant::now();
-        let records_in: u64 = outgoing.iter().map(|v| v.len() as u64).sum();
-        let shuffle_bytes = records_in * std::mem::size_of::<D>() as u64;
         let spill_before = self.blocks.metrics();
         let inbox: Rc<RefCell<Vec<Vec<D>>>> = Rc::default();
         let mut worker = self.worker.borrow_mut();
@@ -164,19 +183,19 @@ impl Context<'_> {
                 .probe()
                 .0
         });
-        for (dest, mut records) in outgoing.into_iter().enumerate() {
-            while !records.is_empty() {
-                let rest = if records.len() > BATCH {
-                    records.split_off(BATCH)
-                } else {
-                    Vec::new()
-                };
-                input.send((dest as u32, records));
-                records = rest;
-            }
-        }
+        let mut tx = Sender {
+            worker: &mut worker,
+            input: &mut input,
+            inbox: &inbox,
+            on_batch: &mut on_batch,
+            peers: self.peers,
+            slot: &self.slot,
+            records_in: 0,
+            records_out: 0,
+        };
+        produce(&mut tx)?;
+        let (records_in, mut records_out) = (tx.records_in, tx.records_out);
         drop(input);
-        let mut records_out = 0u64;
         loop {
             let batches = std::mem::take(&mut *inbox.borrow_mut());
             for b in batches {
@@ -199,7 +218,7 @@ impl Context<'_> {
             name: name.to_owned(),
             records_in,
             records_out,
-            shuffle_bytes,
+            shuffle_bytes: records_in * std::mem::size_of::<D>() as u64,
             spilled_bytes: spill_after.spilled_bytes - spill_before.spilled_bytes,
             read_back_bytes: spill_after.read_back_bytes - spill_before.read_back_bytes,
             seconds: started.elapsed().as_secs_f64(),
@@ -215,6 +234,73 @@ impl Context<'_> {
         let mut all = self.exchange(name, out)?;
         all.sort_by_key(|(w, _)| *w);
         Ok(all.into_iter().map(|(_, v)| v).collect())
+    }
+}
+
+/// The sending end of a streaming exchange (see [`Context::exchange_stream`]).
+pub struct Sender<'a, D: Data> {
+    worker: &'a mut Worker,
+    input: &'a mut InputHandle<u64, CapacityContainerBuilder<Vec<(u32, Vec<D>)>>>,
+    inbox: &'a Rc<RefCell<Vec<Vec<D>>>>,
+    on_batch: &'a mut dyn FnMut(Vec<D>) -> Result<()>,
+    peers: usize,
+    slot: &'a ErrorSlot,
+    records_in: u64,
+    records_out: u64,
+}
+
+impl<D: Data> Sender<'_, D> {
+    /// Sends `records` to worker `dest`, then lets the dataflow make progress (delivering
+    /// batches that arrived here to the consumer).
+    pub fn send(&mut self, dest: usize, mut records: Vec<D>) -> Result<()> {
+        const BATCH: usize = 16 * 1024;
+        assert!(dest < self.peers, "destination worker {dest} out of range");
+        self.records_in += records.len() as u64;
+        while !records.is_empty() {
+            let rest = if records.len() > BATCH {
+                records.split_off(BATCH)
+            } else {
+                Vec::new()
+            };
+            self.input.send((dest as u32, records));
+            records = rest;
+        }
+        // Push buffered batches into the dataflow now, so memory held here stays small.
+        self.input.flush();
+        self.slot.check()?;
+        self.worker.step_or_park(Some(Duration::ZERO));
+        let batches = std::mem::take(&mut *self.inbox.borrow_mut());
+        for b in batches {
+            self.records_out += b.len() as u64;
+            (self.on_batch)(b)?;
+        }
+        Ok(())
+    }
+}
+
+/// While alive, fd 1 points at stderr; dropping it restores the original stdout.
+struct StdoutToStderr {
+    saved: std::os::fd::OwnedFd,
+}
+
+impl StdoutToStderr {
+    fn start() -> Option<Self> {
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        let _ = std::io::stdout().flush();
+        let saved = rustix::io::dup(std::io::stdout().as_fd()).ok()?;
+        rustix::stdio::dup2_stdout(std::io::stderr().as_fd()).ok()?;
+        Some(Self { saved })
+    }
+}
+
+impl Drop for StdoutToStderr {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        if let Err(e) = rustix::stdio::dup2_stdout(&self.saved) {
+            tracing::warn!(error = %e, "could not restore stdout");
+        }
     }
 }
 
@@ -246,6 +332,13 @@ where
     let started = Instant::now();
     let budget = (config.memory_budget_bytes / config.workers as u64) as usize;
     let (cfg, worker_slot, worker_errors) = (config.clone(), slot.clone(), Arc::clone(&errors));
+    // Timely's networking prints connection progress with `println!`; in cluster mode, send
+    // stdout to stderr until the connections are up, so job output stays clean.
+    let redirect = if config.processes > 1 {
+        StdoutToStderr::start()
+    } else {
+        None
+    };
     let guards = timely::execute(timely_config, move |worker: &mut Worker| {
         let index = worker.index();
         let peers = worker.peers();
@@ -298,7 +391,9 @@ where
             }),
         }
     })
-    .map_err(Error::Startup)?;
+    .map_err(Error::Startup);
+    drop(redirect);
+    let guards = guards?;
     let mut results = Vec::new();
     let mut merged = JobMetrics {
         workers: config.workers,

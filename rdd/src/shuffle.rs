@@ -215,19 +215,19 @@ impl<K: Key, V: Item, C: Item> Shuffle<K, V, C> {
         let budget = ctx.blocks().budget_bytes();
         let cmb = self.combiner.clone();
 
-        // Map side: compute local input partitions.
+        // Map side. Range partitioning first samples every worker's keys (so it keeps its
+        // inputs); hash partitioning streams one input partition at a time.
         let local: Vec<usize> = (0..self.parent.partitions())
             .filter(|&p| self.parent.owner(p, peers) == ctx.index())
             .collect();
-        let mut inputs = Vec::with_capacity(local.len());
-        for &p in &local {
-            inputs.push(self.parent.compute(ctx, p)?);
-        }
-        let records_in: u64 = inputs.iter().map(|v| v.len() as u64).sum();
-        // Range partitioning: every worker samples its keys; all agree on the boundaries.
+        let mut kept: Option<Vec<Vec<(K, V)>>> = None;
         let bounds: Vec<K> = match self.partitioning {
             Partitioning::Hash(_) => Vec::new(),
             Partitioning::Range(n) => {
+                let mut inputs = Vec::with_capacity(local.len());
+                for &p in &local {
+                    inputs.push(self.parent.compute(ctx, p)?);
+                }
                 let mut sample: Vec<K> = Vec::new();
                 let total: usize = inputs.iter().map(Vec::len).sum();
                 let step = (total / (20 * n).max(1)).max(1);
@@ -236,6 +236,7 @@ impl<K: Key, V: Item, C: Item> Shuffle<K, V, C> {
                         sample.push(k.clone());
                     }
                 }
+                kept = Some(inputs);
                 let mut all: Vec<K> = ctx
                     .all_gather("sort-sample", sample)?
                     .into_iter()
@@ -247,24 +248,10 @@ impl<K: Key, V: Item, C: Item> Shuffle<K, V, C> {
                     .collect()
             }
         };
-        // Combine map-side, then route each key to its output partition's owner.
-        let mut combined: HashMap<K, C> = HashMap::new();
-        for part in inputs {
-            for (k, v) in part {
-                match combined.entry(k) {
-                    Entry::Occupied(mut e) => (cmb.merge_value)(e.get_mut(), v),
-                    Entry::Vacant(e) => {
-                        e.insert((cmb.create)(v));
-                    }
-                }
-            }
-        }
-        let mut outgoing: Vec<Vec<(u32, K, C)>> = vec![Vec::new(); peers];
-        for (k, c) in combined {
-            let q = self.route(&k, &bounds);
-            outgoing[q % peers].push((q as u32, k, c));
-        }
-
+        let mut records_in = 0u64;
+        // The map-side combine map is flushed into the exchange when it passes a quarter of
+        // the budget.
+        let map_limit = budget / 4;
         // Reduce side: merge into per-partition maps; spill sorted runs past half the budget.
         let mut aggs: HashMap<usize, Aggregation<K, C>> = (0..nout)
             .filter(|q| q % peers == ctx.index())
@@ -281,7 +268,66 @@ impl<K: Key, V: Item, C: Item> Shuffle<K, V, C> {
         let mut per_entry = 0usize;
         let mut held = 0usize;
         let limit = budget / 2;
-        ctx.exchange_with(self.name, outgoing, |batch| {
+        let produce = |tx: &mut morpheus_engine::Sender<'_, (u32, K, C)>| -> Result<()> {
+            let mut combined: HashMap<K, C> = HashMap::new();
+            let mut held_map = 0usize;
+            let mut map_entry = 0usize;
+            let flush = |combined: &mut HashMap<K, C>,
+                         tx: &mut morpheus_engine::Sender<'_, (u32, K, C)>|
+             -> Result<()> {
+                let mut outgoing: Vec<Vec<(u32, K, C)>> = vec![Vec::new(); peers];
+                for (k, c) in combined.drain() {
+                    let q = self.route(&k, &bounds);
+                    outgoing[q % peers].push((q as u32, k, c));
+                }
+                for (dest, batch) in outgoing.into_iter().enumerate() {
+                    if !batch.is_empty() {
+                        tx.send(dest, batch)?;
+                    }
+                }
+                Ok(())
+            };
+            let mut next_input = {
+                let mut kept = kept.take().map(Vec::into_iter);
+                let mut parts = local.iter();
+                move || -> Result<Option<Vec<(K, V)>>> {
+                    if let Some(k) = kept.as_mut() {
+                        return Ok(k.next());
+                    }
+                    match parts.next() {
+                        Some(&p) => Ok(Some(self.parent.compute(ctx, p)?)),
+                        None => Ok(None),
+                    }
+                }
+            };
+            while let Some(part) = next_input()? {
+                records_in += part.len() as u64;
+                for (k, v) in part {
+                    match combined.entry(k) {
+                        Entry::Occupied(mut e) => {
+                            (cmb.merge_value)(e.get_mut(), v);
+                            if cmb.grows {
+                                held_map += map_entry;
+                            }
+                        }
+                        Entry::Vacant(e) => {
+                            if map_entry == 0 {
+                                map_entry = entry_bytes(&[&(e.key().clone(), ())])
+                                    + std::mem::size_of::<C>();
+                            }
+                            e.insert((cmb.create)(v));
+                            held_map += map_entry;
+                        }
+                    }
+                    if held_map > map_limit {
+                        flush(&mut combined, tx)?;
+                        held_map = 0;
+                    }
+                }
+            }
+            flush(&mut combined, tx)
+        };
+        ctx.exchange_stream(self.name, produce, |batch| {
             if per_entry == 0 {
                 let sample: Vec<&(u32, K, C)> = batch.iter().take(32).collect();
                 per_entry = entry_bytes(&sample);
