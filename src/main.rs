@@ -1,6 +1,6 @@
 //! The `morpheus` command line. Exit codes: 0 success, 1 failure, 2 usage error.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -324,6 +324,15 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     match run(cli) {
         Ok(code) => code,
+        // A closed pipe (`morpheus … | head`) is the reader's choice, not a failure.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
@@ -536,6 +545,7 @@ fn changes_cmd(a: &ChangesArgs) -> Result<ExitCode> {
     if a.store.json {
         println!("{}", serde_json::to_string_pretty(&changes)?);
     } else {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for c in &changes {
             let what = match c.kind {
                 morpheus_storage::record::CellKind::Vertex => format!("vertex {}", c.vertex),
@@ -543,13 +553,15 @@ fn changes_cmd(a: &ChangesArgs) -> Result<ExitCode> {
                     format!("edges of {} (block {})", c.vertex, c.block)
                 }
             };
-            println!(
+            writeln!(
+                out,
                 "{}\t{}\t{}",
                 c.lsn,
                 if c.deleted { "delete" } else { "put" },
                 what
-            );
+            )?;
         }
+        out.flush()?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -648,9 +660,9 @@ fn wordcount_cmd(a: &WordcountArgs) -> Result<ExitCode> {
         let counts = results.into_iter().next().unwrap_or_default();
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for (word, n) in counts.iter().take(a.top.unwrap_or(usize::MAX)) {
-            std::io::Write::write_fmt(&mut out, format_args!("{word}\t{n}\n"))?;
+            writeln!(out, "{word}\t{n}")?;
         }
-        std::io::Write::flush(&mut out)?;
+        out.flush()?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -665,9 +677,11 @@ fn degrees_cmd(a: &DegreesArgs) -> Result<ExitCode> {
     .with_context(|| format!("degree distribution of {} failed", a.store.display()))?;
     a.job.write_metrics(&metrics)?;
     if a.job.prints() {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for (degree, vertices) in results.into_iter().next().unwrap_or_default() {
-            println!("{degree}\t{vertices}");
+            writeln!(out, "{degree}\t{vertices}")?;
         }
+        out.flush()?;
     }
     Ok(ExitCode::SUCCESS)
 }

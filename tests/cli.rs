@@ -546,3 +546,191 @@ fn compaction_killed_at_any_moment_keeps_every_committed_cell() {
     assert!(st["dead_bytes"].as_u64().unwrap() < want["dead_bytes"].as_u64().unwrap());
     assert_eq!(st["edges"], want["edges"]);
 }
+
+/// Word counts computed plainly, sorted as `morpheus wordcount` prints them.
+fn sequential_word_count(text: &str) -> String {
+    let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        *counts.entry(w.to_lowercase()).or_default() += 1;
+    }
+    let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.into_iter().map(|(w, n)| format!("{w}\t{n}\n")).collect()
+}
+
+#[test]
+fn wordcount_matches_a_sequential_count_with_and_without_spilling() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("t.txt");
+    ok(&[
+        "generate",
+        "text",
+        "--size",
+        "2MB",
+        "--seed",
+        "3",
+        "--out",
+        s(&text),
+    ]);
+    let want = sequential_word_count(&fs::read_to_string(&text).unwrap());
+    assert!(want.lines().count() > 10_000);
+    assert_eq!(ok(&["wordcount", s(&text)]), want);
+    assert_eq!(ok(&["wordcount", s(&text), "--workers", "2"]), want);
+    let metrics = dir.path().join("m.json");
+    let spill = dir.path().join("spill");
+    let got = ok(&[
+        "wordcount",
+        s(&text),
+        "--workers",
+        "2",
+        "--memory-budget",
+        "256KiB",
+        "--spill-dir",
+        s(&spill),
+        "--metrics",
+        s(&metrics),
+    ]);
+    assert_eq!(got, want);
+    let m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&metrics).unwrap()).unwrap();
+    assert!(m["spilled_bytes"].as_u64().unwrap() > 0, "{m}");
+    assert!(m["stages"].as_array().unwrap().len() >= 2);
+    assert_eq!(
+        fs::read_dir(&spill).unwrap().count(),
+        0,
+        "spill files removed"
+    );
+    let top = ok(&["wordcount", s(&text), "--top", "3"]);
+    assert_eq!(
+        top,
+        want.lines()
+            .take(3)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
+    let bad = morpheus(&["wordcount", s(&text), "--memory-budget", "lots"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn two_processes_on_loopback_equal_one_process_with_two_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("t.txt");
+    ok(&["generate", "text", "--size", "1MB", "--out", s(&text)]);
+    let want = ok(&["wordcount", s(&text), "--workers", "2"]);
+    let hosts = dir.path().join("hosts");
+    fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    let args = |id: &str| -> Vec<String> {
+        [
+            "wordcount",
+            s(&text),
+            "--processes",
+            "2",
+            "--process-id",
+            id,
+            "--hostfile",
+            s(&hosts),
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect()
+    };
+    let other = Command::new(env!("CARGO_BIN_EXE_morpheus"))
+        .args(args("1"))
+        .output_async();
+    let main = Command::new(env!("CARGO_BIN_EXE_morpheus"))
+        .args(args("0"))
+        .output()
+        .unwrap();
+    let other = other.join().unwrap();
+    assert!(
+        main.status.success(),
+        "{}",
+        String::from_utf8_lossy(&main.stderr)
+    );
+    assert!(
+        other.status.success(),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    assert_eq!(String::from_utf8(main.stdout).unwrap(), want);
+    assert!(other.stdout.is_empty(), "only process 0 prints");
+}
+
+/// Runs a command on a thread, so two cluster processes can start together.
+trait OutputAsync {
+    fn output_async(self) -> std::thread::JoinHandle<Output>;
+}
+
+impl OutputAsync for &mut Command {
+    fn output_async(self) -> std::thread::JoinHandle<Output> {
+        let child = self
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::spawn(move || child.wait_with_output().unwrap())
+    }
+}
+
+#[test]
+fn degree_distribution_matches_the_edge_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.txt");
+    ok(&["generate", "rmat", "--scale", "9", "--out", s(&g)]);
+    let store = dir.path().join("store");
+    ok(&["import", "--store", s(&store), s(&g)]);
+    let text = fs::read_to_string(&g).unwrap();
+    let mut out_deg: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    let mut in_deg: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut it = line.split_whitespace().map(|x| x.parse::<u64>().unwrap());
+        let (a, b) = (it.next().unwrap(), it.next().unwrap());
+        *out_deg.entry(a).or_default() += 1;
+        *in_deg.entry(b).or_default() += 1;
+        out_deg.entry(b).or_default();
+        in_deg.entry(a).or_default();
+    }
+    let dist = |m: &std::collections::HashMap<u64, u64>| -> String {
+        let mut d: BTreeMap<u64, u64> = BTreeMap::new();
+        for &deg in m.values() {
+            *d.entry(deg).or_default() += 1;
+        }
+        d.into_iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
+    };
+    for workers in ["1", "2", "4"] {
+        assert_eq!(
+            ok(&["degrees", "--store", s(&store), "--workers", workers]),
+            dist(&out_deg)
+        );
+        assert_eq!(
+            ok(&[
+                "degrees",
+                "--store",
+                s(&store),
+                "--direction",
+                "in",
+                "--workers",
+                workers,
+                "--memory-budget",
+                "64KiB"
+            ]),
+            dist(&in_deg)
+        );
+    }
+}

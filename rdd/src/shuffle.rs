@@ -150,17 +150,15 @@ impl<K: Key, V: Item, C: Item> Shuffle<K, V, C> {
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let dataset = next_id();
         let mut chunks = 0u32;
-        let mut rest = entries;
-        while !rest.is_empty() {
-            let tail = if rest.len() > chunk {
-                rest.split_off(chunk)
-            } else {
-                Vec::new()
-            };
+        let mut rest = entries.into_iter();
+        loop {
+            let part: Vec<(K, C)> = rest.by_ref().take(chunk).collect();
+            if part.is_empty() {
+                break;
+            }
             ctx.blocks()
-                .put(BlockId::new(dataset, chunks), rest, StorageLevel::DiskOnly)?;
+                .put(BlockId::new(dataset, chunks), part, StorageLevel::DiskOnly)?;
             chunks += 1;
-            rest = tail;
         }
         Ok(Run { dataset, chunks })
     }
