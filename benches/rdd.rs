@@ -11,6 +11,9 @@
 //! HashMap fold; the 10% budget run completes with the same answer, peak RSS ≤ budget +
 //! 300 MiB and ≤ 3× the in-memory time.
 
+#[path = "common.rs"]
+mod common;
+use common::peak_rss_mib;
 use std::collections::HashMap;
 use std::process::Command;
 use std::time::Instant;
@@ -23,22 +26,6 @@ fn key(i: u64, distinct: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     (z ^ (z >> 31)) % distinct
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 /// (distinct keys, checksum) of the reduced pairs.

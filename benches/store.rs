@@ -9,28 +9,15 @@
 //! raw 16 bytes per weighted edge. Answers are checked before figures are printed: the scan
 //! must return every generated edge (count and weight sum).
 
+#[path = "common.rs"]
+mod common;
+use common::peak_rss_mib;
 use std::path::Path;
 use std::time::Instant;
 
 use morpheus::prelude::*;
 use morpheus_storage::generate::{edge, write_edge_list};
 use rayon::prelude::*;
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 fn run(dir: &Path, scale: u32, weighted: bool) {
     let gen = GenerateOptions {

@@ -890,10 +890,7 @@ impl Store {
         let adds: Vec<Vec<EdgeRec>> = (0..n as usize)
             .into_par_iter()
             .map(|s| {
-                let mut v = Vec::with_capacity(pieces.iter().map(|p| p[s].len()).sum());
-                for p in &pieces {
-                    v.extend_from_slice(&p[s]);
-                }
+                let mut v = gather_shard(&pieces, s);
                 sort_by_src_dst(&mut v);
                 v
             })
@@ -922,10 +919,7 @@ impl Store {
         let endpoints: Vec<Vec<u64>> = (0..n as usize)
             .into_par_iter()
             .map(|s| {
-                let mut v = Vec::with_capacity(dst_pieces.iter().map(|p| p[s].len()).sum());
-                for p in &dst_pieces {
-                    v.extend_from_slice(&p[s]);
-                }
+                let mut v = gather_shard(&dst_pieces, s);
                 let max = v.iter().copied().max().unwrap_or(0);
                 crate::radix::sort_by_key(&mut v, crate::radix::bits(max), |&x| x);
                 v.dedup();
@@ -991,6 +985,15 @@ impl Store {
             deleted,
         })
     }
+}
+
+/// Concatenates shard `s`'s piece from every thread's buckets.
+fn gather_shard<T: Copy>(pieces: &[Vec<Vec<T>>], s: usize) -> Vec<T> {
+    let mut v = Vec::with_capacity(pieces.iter().map(|p| p[s].len()).sum());
+    for p in pieces {
+        v.extend_from_slice(&p[s]);
+    }
+    v
 }
 
 /// Sorts additions by (source, destination): radix on the packed pair when both fit in
