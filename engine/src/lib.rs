@@ -2,7 +2,7 @@
 //!
 //! [`execute`] starts the workers — threads in this process, or processes on several hosts
 //! ([`Config`]) — and runs the same closure on each (SPMD). Each worker gets a [`Context`]:
-//! its index, a [`BlockManager`](morpheus_spill::BlockManager) holding its share of the
+//! its index, a [`BlockManager`] holding its share of the
 //! memory budget, job metrics, and collective operations such as [`Context::exchange`] (an
 //! all-to-all shuffle of dense batches through a timely exchange). Every worker must call
 //! collective operations in the same order, as timely requires.
