@@ -22,10 +22,7 @@ use morpheus_engine::{execute, Config};
 use morpheus_rdd::Rdd;
 
 fn key(i: u64, distinct: u64) -> u64 {
-    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    (z ^ (z >> 31)) % distinct
+    morpheus_storage::generate::splitmix(i) % distinct
 }
 
 /// (distinct keys, checksum) of the reduced pairs.

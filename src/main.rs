@@ -668,8 +668,6 @@ fn wordcount_cmd(a: &WordcountArgs) -> Result<ExitCode> {
 }
 
 fn degrees_cmd(a: &DegreesArgs) -> Result<ExitCode> {
-    // Fail early, with the store's own message, before any worker starts.
-    drop(open_ro(&a.store)?);
     let (store, inbound) = (a.store.clone(), a.direction == "in");
     let (results, metrics) = morpheus_engine::execute(a.job.config()?, move |ctx| {
         morpheus::jobs::degree_distribution(ctx, &store, inbound)

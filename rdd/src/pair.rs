@@ -134,12 +134,14 @@ impl<K: Key, V: Item> Rdd<(K, V)> {
 
     /// All values of each key.
     pub fn group_by_key(&self) -> Rdd<(K, Vec<V>)> {
-        self.combine_by_key(
-            |v| vec![v],
-            |c: &mut Vec<V>, v| c.push(v),
-            |c: &mut Vec<V>, mut o| c.append(&mut o),
-            0,
-        )
+        let n = self.partitions();
+        Rdd::from_node(Shuffle::new(
+            "group-by-key",
+            Rc::clone(&self.node),
+            Partitioning::Hash(n),
+            Combiner::collect(),
+            false,
+        ))
     }
 
     /// For each key of either input, its values in `self` and in `other`.
@@ -238,17 +240,11 @@ impl<K: Key, V: Item> Rdd<(K, V)> {
     }
 
     fn sort_ascending(&self, n: usize) -> Rdd<(K, V)> {
-        let combiner = Combiner {
-            create: Rc::new(|v: V| vec![v]),
-            merge_value: Rc::new(|c: &mut Vec<V>, v| c.push(v)),
-            merge: Rc::new(|c: &mut Vec<V>, mut o: Vec<V>| c.append(&mut o)),
-            grows: true,
-        };
         let sorted = Shuffle::new(
             "sort-by-key",
             Rc::clone(&self.node),
             Partitioning::Range(n),
-            combiner,
+            Combiner::collect(),
             true,
         );
         Rdd::<(K, Vec<V>)>::from_node(sorted).flat_map(|(k, vs)| {

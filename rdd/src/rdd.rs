@@ -285,17 +285,11 @@ impl<T: Item> Rdd<T> {
                 .map(|(i, x)| ((p as u64) << 40 | i as u64, x))
                 .collect()
         });
-        let combiner = Combiner {
-            create: Rc::new(|v: T| vec![v]),
-            merge_value: Rc::new(|c: &mut Vec<T>, v| c.push(v)),
-            merge: Rc::new(|c: &mut Vec<T>, mut o: Vec<T>| c.append(&mut o)),
-            grows: true,
-        };
         let shuffled = Shuffle::new(
             "repartition",
             keyed.node,
             Partitioning::Hash(n),
-            combiner,
+            Combiner::collect(),
             false,
         );
         Rdd::<(u64, Vec<T>)>::from_node(shuffled).flat_map(|(_, v)| v)

@@ -40,6 +40,18 @@ pub(crate) struct Combiner<V, C> {
     pub grows: bool,
 }
 
+impl<V: 'static> Combiner<V, Vec<V>> {
+    /// Collects every value of a key (grouping, sorting, repartitioning).
+    pub(crate) fn collect() -> Self {
+        Self {
+            create: Rc::new(|v| vec![v]),
+            merge_value: Rc::new(|c: &mut Vec<V>, v| c.push(v)),
+            merge: Rc::new(|c: &mut Vec<V>, mut o: Vec<V>| c.append(&mut o)),
+            grows: true,
+        }
+    }
+}
+
 impl<V, C> Clone for Combiner<V, C> {
     fn clone(&self) -> Self {
         Self {

@@ -89,8 +89,10 @@ impl GenerateOptions {
     }
 }
 
+/// SplitMix64's output function: a fast, well-mixed bijection of `u64`, the seed source of
+/// every deterministic generator here.
 #[inline]
-fn splitmix(mut z: u64) -> u64 {
+pub fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

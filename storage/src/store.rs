@@ -1126,13 +1126,7 @@ fn emit_chain(
                 Vec::new()
             },
         };
-        let key = CellKey::edge_block(src, block);
-        ops.push(Op::Block {
-            src,
-            block,
-            version: next_version(sh, &key),
-            data,
-        });
+        push_block(sh, ops, src, block, data);
     }
     for b in first + count..old_len {
         let key = CellKey::edge_block(src, b);
@@ -1141,6 +1135,18 @@ fn emit_chain(
             version: next_version(sh, &key),
         });
     }
+}
+
+/// Queues a new version of edge block `block` of `src`.
+fn push_block(sh: &Shard, ops: &mut Vec<Op>, src: u64, block: u32, data: EdgeBlock) {
+    let key = CellKey::edge_block(src, block);
+    let version = next_version(sh, &key);
+    ops.push(Op::Block {
+        src,
+        block,
+        version,
+        data,
+    });
 }
 
 /// Blocks of a source with no stored edges and no labelled edges: the bulk-import path,
@@ -1162,13 +1168,7 @@ fn emit_fresh(sh: &Shard, src: u64, adds: &[EdgeRec], ops: &mut Vec<Op>) {
             },
             extras: Vec::new(),
         };
-        let key = CellKey::edge_block(src, block);
-        ops.push(Op::Block {
-            src,
-            block,
-            version: next_version(sh, &key),
-            data,
-        });
+        push_block(sh, ops, src, block, data);
     }
 }
 
