@@ -108,9 +108,9 @@ impl Config {
                 self.process_id, self.processes
             )));
         }
-        if (self.memory_budget_bytes as usize / self.workers) < 4096 {
+        if (self.memory_budget_bytes as usize / self.workers) < 256 {
             return Err(Error::InvalidConfig(format!(
-                "memory budget {} B leaves less than 4 KiB per worker",
+                "memory budget {} B leaves less than 256 B per worker",
                 self.memory_budget_bytes
             )));
         }

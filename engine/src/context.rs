@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use morpheus_spill::BlockManager;
+use morpheus_spill::{BlockId, BlockManager};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
@@ -57,7 +57,31 @@ pub struct Context<'w> {
     slot: ErrorSlot,
     metrics: RefCell<JobMetrics>,
     next_dataset: Cell<u64>,
+    next_reservation: Cell<u32>,
 }
+
+/// Memory charged to a worker's budget while alive (see [`Context::reserve`]).
+#[derive(Debug)]
+pub struct Reservation<'a> {
+    blocks: &'a BlockManager,
+    id: BlockId,
+}
+
+impl Reservation<'_> {
+    /// Changes the reserved amount (evicting blocks if it grows).
+    pub fn resize(&self, bytes: usize) -> Result<()> {
+        Ok(self.blocks.reserve(self.id, bytes)?)
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.blocks.remove(self.id);
+    }
+}
+
+/// Dataset id of reservations: their own range, clear of collections and graphs.
+const RESERVATION_DATASET: u64 = u64::MAX - 1;
 
 impl std::fmt::Debug for Context<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,6 +111,24 @@ impl Context<'_> {
     /// This worker's block manager.
     pub fn blocks(&self) -> &BlockManager {
         &self.blocks
+    }
+
+    /// Charges `bytes` of memory the caller holds outside blocks (vertex state, scratch
+    /// arrays) to this worker's budget until the returned guard drops: cold blocks are
+    /// evicted (spilled) to make room, so the budget bounds the job's data, not only its
+    /// blocks.
+    ///
+    /// # Errors
+    /// The reservation does not fit even after evicting every unpinned block.
+    pub fn reserve(&self, bytes: usize) -> Result<Reservation<'_>> {
+        let n = self.next_reservation.get();
+        self.next_reservation.set(n.wrapping_add(1));
+        let id = BlockId::new(RESERVATION_DATASET, n);
+        self.blocks.reserve(id, bytes)?;
+        Ok(Reservation {
+            blocks: &self.blocks,
+            id,
+        })
     }
 
     /// A fresh dataset id; every worker gets the same sequence, since every worker builds
@@ -368,6 +410,7 @@ where
             slot: worker_slot.clone(),
             metrics: RefCell::new(JobMetrics::default()),
             next_dataset: Cell::new(0),
+            next_reservation: Cell::new(0),
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| job(&ctx)));
         if !matches!(outcome, Ok(Ok(_))) {

@@ -31,7 +31,7 @@ mod error;
 mod metrics;
 
 pub use config::Config;
-pub use context::{execute, Context, Sender};
+pub use context::{execute, Context, Reservation, Sender};
 pub use error::{Error, Result};
 pub use metrics::{JobMetrics, StageMetrics};
 pub use morpheus_spill::{

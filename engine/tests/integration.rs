@@ -108,11 +108,11 @@ fn configuration_is_validated() {
         execute(Config::threads(0), |_| Ok(())),
         Err(Error::InvalidConfig(_))
     ));
-    let tiny = Config::threads(2).with_memory_budget(1000);
+    let tiny = Config::threads(2).with_memory_budget(500);
     assert!(execute(tiny, |_| Ok(()))
         .unwrap_err()
         .to_string()
-        .contains("4 KiB"));
+        .contains("256 B per worker"));
     let dir = tempfile::tempdir().unwrap();
     let hosts = dir.path().join("hosts");
     std::fs::write(&hosts, "127.0.0.1:3000\nnot-an-address\n").unwrap();

@@ -307,6 +307,33 @@ impl BlockManager {
         Ok(())
     }
 
+    /// Charges `bytes` of memory held outside blocks (vertex state, scratch arrays) to the
+    /// budget under `id` until [`BlockManager::remove`] is called with it, evicting unpinned
+    /// blocks to make room. Replaces an earlier reservation with the same id.
+    ///
+    /// # Errors
+    /// [`Error::BudgetExhausted`] when it cannot fit even after evicting every unpinned
+    /// block; spill I/O errors while evicting.
+    pub fn reserve(&self, id: BlockId, bytes: usize) -> Result<()> {
+        self.remove(id);
+        let mut inner = self.lock();
+        self.make_room(&mut inner, id, bytes)?;
+        inner.used_bytes += bytes;
+        inner.entries.insert(
+            id,
+            Entry {
+                level: StorageLevel::MemoryOnly,
+                bytes,
+                // A permanently pinned placeholder: never in the LRU, never evicted.
+                mem: Some(Arc::new(()) as AnyBlock),
+                disk: None,
+                pins: 1,
+                encode: encode_erased::<u8>,
+            },
+        );
+        Ok(())
+    }
+
     /// Pins and returns block `id`, reading it back from disk when it was spilled. `None`
     /// when there is no such block, or it was MemoryOnly and evicted (recompute it).
     pub fn get<T: Spillable>(&self, id: BlockId) -> Result<Option<Pinned<'_, T>>> {
