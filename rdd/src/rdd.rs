@@ -313,6 +313,12 @@ impl<T: Item> Rdd<T> {
             .map(|(_, v)| v)
     }
 
+    /// Computes the partitions this worker owns, as `(partition, elements)` (collective:
+    /// every worker must call it, since computing may run shuffles).
+    pub fn local_partitions(&self, ctx: &Context<'_>) -> Result<Vec<(usize, Vec<T>)>> {
+        self.local(ctx)
+    }
+
     fn local(&self, ctx: &Context<'_>) -> Result<Vec<(usize, Vec<T>)>> {
         self.node.prepare(ctx)?;
         let mut out = Vec::new();

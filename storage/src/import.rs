@@ -6,7 +6,7 @@
 
 mod csv;
 mod edgelist;
-mod ldbc;
+pub mod ldbc;
 mod parquet;
 
 use std::fmt;
