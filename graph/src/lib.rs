@@ -1,8 +1,14 @@
 //! `Graph<V, E>`: loading from the store into CSR partitions, Pregel/BSP, BFS and the
 //! algorithm library, each with a sequential twin in `reference`.
-//!
-//! This crate is filled by the graph issue; today it defines its error type.
 
+pub mod algo;
 mod error;
+mod graph;
+pub mod graphalytics;
+mod idmap;
+mod pregel;
+pub mod reference;
+pub mod run;
 
 pub use error::{Error, Result};
+pub use graph::{EdgeRef, Graph, Triplet};
