@@ -11,6 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use morpheus::prelude::*;
 use morpheus::size::parse_size;
 
+mod graph_cmd;
+
 /// Morpheus: batch graph analytics over a segmented graph store.
 #[derive(Parser, Debug)]
 #[command(name = "morpheus", version, about, propagate_version = true)]
@@ -41,6 +43,12 @@ enum Command {
     Wordcount(WordcountArgs),
     /// Degree distribution of a store: `degree<TAB>vertices` lines, by degree.
     Degrees(DegreesArgs),
+    /// Run a graph algorithm on a store: per-vertex values as CSV, Parquet or
+    /// Graphalytics text.
+    Algo(graph_cmd::AlgoArgs),
+    /// LDBC Graphalytics: run a benchmark graph's algorithm, validate outputs.
+    #[command(subcommand)]
+    Graphalytics(graph_cmd::GraphalyticsCommand),
 }
 
 /// Where a job runs: worker threads, memory budget, spill directory, metrics, cluster.
@@ -92,11 +100,24 @@ impl JobArgs {
 
     /// Writes the metrics file (temporary name, then rename).
     fn write_metrics(&self, metrics: &morpheus_engine::JobMetrics) -> Result<()> {
+        self.write_metrics_with(metrics, serde_json::Map::new())
+    }
+
+    /// Writes the metrics file with `extra` top-level fields added.
+    fn write_metrics_with(
+        &self,
+        metrics: &morpheus_engine::JobMetrics,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<()> {
         let Some(path) = &self.metrics else {
             return Ok(());
         };
+        let mut json = serde_json::to_value(metrics)?;
+        if let Some(obj) = json.as_object_mut() {
+            obj.extend(extra);
+        }
         let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&tmp, metrics.to_json() + "\n")
+        std::fs::write(&tmp, serde_json::to_string_pretty(&json)? + "\n")
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
@@ -352,6 +373,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Store(StoreCommand::Changes(a)) => changes_cmd(&a),
         Command::Wordcount(a) => wordcount_cmd(&a),
         Command::Degrees(a) => degrees_cmd(&a),
+        Command::Algo(a) => graph_cmd::algo_cmd(&a),
+        Command::Graphalytics(graph_cmd::GraphalyticsCommand::Run(a)) => {
+            graph_cmd::graphalytics_run(&a, quiet)
+        }
+        Command::Graphalytics(graph_cmd::GraphalyticsCommand::Validate(a)) => {
+            graph_cmd::graphalytics_validate(&a)
+        }
     }
 }
 

@@ -734,3 +734,231 @@ fn degree_distribution_matches_the_edge_list() {
         );
     }
 }
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn algo_outputs_agree_across_workers_budgets_and_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let edges = dir.path().join("g.txt");
+    let store = dir.path().join("store");
+    ok(&["generate", "rmat", "--scale", "10", "--out", s(&edges)]);
+    ok(&["import", "--store", s(&store), s(&edges)]);
+    let metrics = dir.path().join("m.json");
+    let run = |name: &str, extra: &[&str]| -> String {
+        let out = dir.path().join(name);
+        let mut args = vec!["algo", "pagerank", "--store", s(&store), "--out", s(&out)];
+        args.extend_from_slice(&["--metrics", s(&metrics)]);
+        args.extend_from_slice(extra);
+        ok(&args);
+        String::from_utf8_lossy(&fs::read(&out).unwrap()).into_owned()
+    };
+    let one = run("pr1.csv", &["--workers", "1"]);
+    assert!(one.starts_with("vertex,value\n"));
+    assert_eq!(run("pr2.csv", &["--workers", "2"]), one);
+    let m = read_json(&metrics);
+    for key in [
+        "load_seconds",
+        "compute_seconds",
+        "spilled_bytes",
+        "peak_memory_bytes",
+    ] {
+        assert!(m.get(key).is_some(), "metrics lack {key}: {m}");
+    }
+    assert_eq!(m["spilled_bytes"], 0);
+    assert_eq!(
+        run("pr3.csv", &["--workers", "2", "--memory-budget", "200KiB"]),
+        one
+    );
+    assert!(read_json(&metrics)["spilled_bytes"].as_u64().unwrap() > 0);
+    let out = morpheus(&[
+        "algo",
+        "pagerank",
+        "--store",
+        s(&store),
+        "--memory-budget",
+        "2KiB",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("memory budget too small"));
+    // Graphalytics text and Parquet carry the same values.
+    let text = run("pr.txt", &["--workers", "2"]);
+    let csv_rows: Vec<String> = one.lines().skip(1).map(|l| l.replace(',', " ")).collect();
+    assert_eq!(
+        text.lines().map(str::to_owned).collect::<Vec<_>>(),
+        csv_rows
+    );
+    run("pr.parquet", &[]);
+    let f = fs::File::open(dir.path().join("pr.parquet")).unwrap();
+    let rows: usize = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    assert_eq!(rows, csv_rows.len());
+    // Scalar answers go to stdout.
+    let first = csv_rows[0].split(' ').next().unwrap().to_owned();
+    let tri = ok(&[
+        "algo",
+        "triangles",
+        "--store",
+        s(&store),
+        "--out",
+        s(&dir.path().join("t.csv")),
+    ]);
+    assert!(tri.starts_with("triangles "), "{tri}");
+    let path = ok(&[
+        "algo",
+        "path",
+        "--store",
+        s(&store),
+        "--source",
+        &first,
+        "--target",
+        &first,
+    ]);
+    assert!(path.contains("exists, length 0"), "{path}");
+    // Bad input: clear errors, non-zero exits, no output file.
+    let out = morpheus(&["algo", "nosuch", "--store", s(&store)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown algorithm `nosuch`"));
+    let missing = dir.path().join("bfs.csv");
+    let out = morpheus(&["algo", "bfs", "--store", s(&store), "--out", s(&missing)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a source vertex"));
+    assert!(!missing.exists());
+    let out = morpheus(&[
+        "algo",
+        "bfs",
+        "--store",
+        s(&store),
+        "--source",
+        "123456789",
+        "--out",
+        s(&missing),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("source vertex 123456789 is not in the graph"));
+    let out = morpheus(&["algo", "wcc", "--store", s(&dir.path().join("nope"))]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open store"));
+}
+
+#[test]
+fn graphalytics_run_and_validate_reproduce_the_ldbc_outputs() {
+    let Some(ldbc) = std::env::var_os("MORPHEUS_LDBC_DIR").map(PathBuf::from) else {
+        eprintln!("skipping: MORPHEUS_LDBC_DIR is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for entry in fs::read_dir(&ldbc).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some((graph, algo)) = name.rsplit_once('-') else {
+            continue;
+        };
+        if !["BFS", "PR", "WCC", "CDLP", "LCC", "SSSP"].contains(&algo) {
+            continue;
+        }
+        let props = ldbc.join(format!("{graph}.properties"));
+        let out = dir.path().join(&name);
+        ok(&[
+            "graphalytics",
+            "run",
+            "--properties",
+            s(&props),
+            "--algorithm",
+            algo,
+            "--out",
+            s(&out),
+            "--workers",
+            "2",
+        ]);
+        let report = ok(&[
+            "graphalytics",
+            "validate",
+            "--expected",
+            s(&path),
+            "--actual",
+            s(&out),
+            "--algorithm",
+            algo,
+        ]);
+        assert!(!report.is_empty());
+        checked += 1;
+    }
+    assert_eq!(checked, 24);
+    // A wrong output fails validation with exit 1 and names the vertex.
+    let bad = dir.path().join("bad");
+    let expected = ldbc.join("example-directed-BFS");
+    let text = fs::read_to_string(&expected).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let id = lines[0].split_once(' ').unwrap().0.to_owned();
+    lines[0] = format!("{id} 12345");
+    fs::write(&bad, lines.join("\n")).unwrap();
+    let out = morpheus(&[
+        "graphalytics",
+        "validate",
+        "--expected",
+        s(&expected),
+        "--actual",
+        s(&bad),
+        "--algorithm",
+        "bfs",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("vertex {id}")));
+}
+
+#[test]
+fn pagerank_on_wiki_vote_spills_under_a_small_budget_with_the_same_output() {
+    let Some(data) = std::env::var_os("MORPHEUS_DATASETS").map(PathBuf::from) else {
+        eprintln!("skipping: MORPHEUS_DATASETS is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("wv");
+    ok(&[
+        "import",
+        "--store",
+        s(&store),
+        s(&data.join("wiki-Vote.txt.gz")),
+    ]);
+    let (a, b, m) = (
+        dir.path().join("a.csv"),
+        dir.path().join("b.csv"),
+        dir.path().join("m.json"),
+    );
+    ok(&[
+        "algo",
+        "pagerank",
+        "--store",
+        s(&store),
+        "--workers",
+        "2",
+        "--out",
+        s(&a),
+    ]);
+    ok(&[
+        "algo",
+        "pagerank",
+        "--store",
+        s(&store),
+        "--workers",
+        "2",
+        "--memory-budget",
+        "1MiB",
+        "--out",
+        s(&b),
+        "--metrics",
+        s(&m),
+    ]);
+    assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    assert_eq!(fs::read_to_string(&a).unwrap().lines().count(), 7115 + 1);
+    assert!(read_json(&m)["spilled_bytes"].as_u64().unwrap() > 0);
+}

@@ -124,7 +124,18 @@ impl Context<'_> {
         let n = self.next_reservation.get();
         self.next_reservation.set(n.wrapping_add(1));
         let id = BlockId::new(RESERVATION_DATASET, n);
-        self.blocks.reserve(id, bytes)?;
+        self.blocks.reserve(id, bytes).map_err(|e| match e {
+            morpheus_spill::Error::BudgetExhausted {
+                free_bytes,
+                budget_bytes,
+                ..
+            } => Error::Job(format!(
+                "memory budget too small: worker {} needs {bytes} B for in-memory state but only \
+                 {free_bytes} B of its {budget_bytes} B budget can be freed; raise the memory budget",
+                self.index
+            )),
+            other => other.into(),
+        })?;
         Ok(Reservation {
             blocks: &self.blocks,
             id,

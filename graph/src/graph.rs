@@ -291,11 +291,9 @@ fn build_topology(ctx: &Context<'_>, local: Vec<u64>, directed: bool) -> Result<
         ids.iter().enumerate().map(|(i, &v)| (v, i as u32)),
     );
     tracing::debug!(vertices = total, map_bytes = map.bytes(), "graph topology");
-    // The replicated id table and map count against the budget for the rest of the job.
-    ctx.blocks().reserve(
-        BlockId::new(ctx.new_dataset_id(), u32::MAX),
-        ids.len() * 8 + map.bytes(),
-    )?;
+    // The replicated id table and map count against the budget for the rest of the job
+    // (the block manager releases reservations when the job ends).
+    std::mem::forget(ctx.reserve(ids.len() * 8 + map.bytes())?);
     Ok(Topology {
         me: ctx.index(),
         peers: ctx.peers(),
