@@ -305,18 +305,23 @@ pub struct Sender<'a, D: Data> {
 impl<D: Data> Sender<'_, D> {
     /// Sends `records` to worker `dest`, then lets the dataflow make progress (delivering
     /// batches that arrived here to the consumer).
-    pub fn send(&mut self, dest: usize, mut records: Vec<D>) -> Result<()> {
+    pub fn send(&mut self, dest: usize, records: Vec<D>) -> Result<()> {
         const BATCH: usize = 16 * 1024;
         assert!(dest < self.peers, "destination worker {dest} out of range");
         self.records_in += records.len() as u64;
-        while !records.is_empty() {
-            let rest = if records.len() > BATCH {
-                records.split_off(BATCH)
-            } else {
-                Vec::new()
-            };
+        if records.len() <= BATCH {
             self.input.send((dest as u32, records));
-            records = rest;
+        } else {
+            // Move records into right-sized batches. (Splitting the tail off instead would
+            // copy the rest each time and leave every batch holding the whole capacity.)
+            let mut rest = records.into_iter();
+            loop {
+                let batch: Vec<D> = rest.by_ref().take(BATCH).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                self.input.send((dest as u32, batch));
+            }
         }
         // Push buffered batches into the dataflow now, so memory held here stays small.
         self.input.flush();
