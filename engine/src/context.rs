@@ -259,7 +259,7 @@ impl Context<'_> {
                 break;
             }
             self.check()?;
-            worker.step_or_park(Some(Duration::from_millis(1)));
+            worker.step_or_park(Some(Duration::from_micros(100)));
         }
         for b in std::mem::take(&mut *inbox.borrow_mut()) {
             records_out += b.len() as u64;

@@ -9,7 +9,7 @@
 //! [`BlockManager`](morpheus_engine::BlockManager) as `MemoryAndDisk` blocks: a graph larger
 //! than the memory budget still runs, its cold chunks spilled and read back on use.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use morpheus_engine::{BlockId, Context, Data, Error, Result, StorageLevel};
@@ -152,10 +152,12 @@ fn store_err(e: morpheus_storage::Error) -> Error {
 ///
 /// With `order`, each vertex's edges are sorted by `order[target]` (the targets' vertex ids):
 /// in-edge lists are, so that sums over them run in the same order for any worker count.
+/// A scan that can tell passes `unsorted` and sets it when some list is out of order.
 fn build_chunks<E: Item>(
     ctx: &Context<'_>,
     n: usize,
     order: Option<&[u64]>,
+    unsorted: Option<&Cell<bool>>,
     scan: &dyn Fn(&mut dyn FnMut(u32, u32, E)) -> Result<()>,
 ) -> Result<EdgeSet> {
     let mut degree = vec![0u32; n + 1];
@@ -188,6 +190,8 @@ fn build_chunks<E: Item>(
         }
     })?;
     drop(fill);
+    // A scan that reports its lists already sorted (`unsorted` stayed false) skips the pass.
+    let order = order.filter(|_| unsorted.is_none_or(Cell::get));
     if let Some(order) = order {
         let mut buf: Vec<(u32, Option<E>)> = Vec::new();
         for v in 0..n {
@@ -324,7 +328,8 @@ impl Graph<(), ()> {
 }
 
 impl<E: Item> Graph<(), E> {
-    /// Loads the store, turning each edge weight into an edge value with `value`.
+    /// Loads the store, turning each edge weight into an edge value with `value`. Directed
+    /// graphs get their in-edges too (built by one exchange).
     pub fn load_with(
         ctx: &Context<'_>,
         store: &Store,
@@ -355,15 +360,21 @@ impl<E: Item> Graph<(), E> {
         let start = topo.start();
         let n = topo.local_len();
         let out = if aligned {
-            build_chunks::<E>(ctx, n, Some(&topo.ids), &|f| {
-                let (mut last, mut last_local) = (u64::MAX, 0u32);
+            // The store keeps each source's destinations in ascending id order; the scan
+            // checks, so the sort pass is skipped when nothing needs it.
+            let unsorted = Cell::new(false);
+            build_chunks::<E>(ctx, n, Some(&topo.ids), Some(&unsorted), &|f| {
+                let (mut last, mut last_local, mut last_dst) = (u64::MAX, 0u32, 0u64);
                 for &s in &mine {
                     store
                         .scan_edges(s, |src, dst, w| {
                             if src != last {
                                 last = src;
                                 last_local = topo.map.get(src).map_or(u32::MAX, |g| g - start);
+                            } else if dst < last_dst {
+                                unsorted.set(true);
                             }
+                            last_dst = dst;
                             if let Some(d) = topo.map.get(dst) {
                                 f(last_local, d, value(w));
                             }
@@ -392,26 +403,30 @@ impl<E: Item> Graph<(), E> {
                     Ok((s - start, d, w))
                 })
                 .collect::<Result<_>>()?;
-            build_chunks::<E>(ctx, n, Some(&topo.ids), &|f| {
+            build_chunks::<E>(ctx, n, Some(&topo.ids), None, &|f| {
                 raw.iter().for_each(|&(s, d, w)| f(s, d, value(w)));
                 Ok(())
             })?
         };
-        ctx.record_stage(morpheus_engine::StageMetrics {
-            name: "graph-load".into(),
-            records_in: out.edges,
-            records_out: n as u64,
-            seconds: started.elapsed().as_secs_f64(),
-            ..Default::default()
-        });
         let out = Rc::new(out);
-        Ok(Graph {
+        let g = Graph {
             inn: RefCell::new((!directed).then(|| Rc::clone(&out))),
             topo: Rc::new(topo),
             out,
             values: vec![(); n],
             _edge: std::marker::PhantomData,
-        })
+        };
+        // Like NetworKit's directed graphs, keep both directions: PageRank, BFS (bottom-up),
+        // SCC, CDLP and k-core read in-edges.
+        g.in_edges(ctx)?;
+        ctx.record_stage(morpheus_engine::StageMetrics {
+            name: "graph-load".into(),
+            records_in: g.out.edges,
+            records_out: n as u64,
+            seconds: started.elapsed().as_secs_f64(),
+            ..Default::default()
+        });
+        Ok(g)
     }
 }
 
@@ -560,6 +575,25 @@ impl<V: Item, E: Item> Graph<V, E> {
         }
         let topo = &self.topo;
         let start = topo.start();
+        if topo.peers == 1 {
+            // Counting sort straight from the out-edge chunks: sources come in ascending
+            // index, which on one worker is ascending id, so the lists come out sorted.
+            let set = build_chunks::<E>(ctx, topo.local_len(), None, None, &|f| {
+                self.for_each_chunk(ctx, &self.out, |chunk| {
+                    for i in 0..chunk.vertices() {
+                        let src = chunk.first + i as u32;
+                        let (t, w) = chunk.edges(i);
+                        for (&d, e) in t.iter().zip(w) {
+                            f(d, src, e.clone());
+                        }
+                    }
+                    Ok(())
+                })
+            })?;
+            let set = Rc::new(set);
+            *self.inn.borrow_mut() = Some(Rc::clone(&set));
+            return Ok(set);
+        }
         let mut out: Vec<Vec<(u32, u32, E)>> = (0..topo.peers).map(|_| Vec::new()).collect();
         self.for_each_chunk(ctx, &self.out, |chunk| {
             for i in 0..chunk.vertices() {
@@ -571,12 +605,8 @@ impl<V: Item, E: Item> Graph<V, E> {
             }
             Ok(())
         })?;
-        let received = if topo.peers == 1 {
-            out.pop().unwrap_or_default()
-        } else {
-            ctx.exchange("graph-in-edges", out)?
-        };
-        let set = build_chunks::<E>(ctx, topo.local_len(), Some(&topo.ids), &|f| {
+        let received = ctx.exchange("graph-in-edges", out)?;
+        let set = build_chunks::<E>(ctx, topo.local_len(), Some(&topo.ids), None, &|f| {
             for (d, s, e) in &received {
                 f(d - start, *s, e.clone());
             }
@@ -627,7 +657,7 @@ impl<V: Item, E: Item> Graph<V, E> {
                 Ok((s - start, d, e))
             })
             .collect::<Result<_>>()?;
-        let out = build_chunks::<E>(ctx, topo.local_len(), Some(&topo.ids), &|f| {
+        let out = build_chunks::<E>(ctx, topo.local_len(), Some(&topo.ids), None, &|f| {
             local.iter().for_each(|(s, d, e)| f(*s, *d, e.clone()));
             Ok(())
         })?;
@@ -982,7 +1012,7 @@ impl<V: Item, E: Item> Graph<V, E> {
 impl<V: Item, E: Item> Graph<V, E> {
     fn from_parts_empty(ctx: &Context<'_>, directed: bool) -> Result<Graph<V, E>> {
         let topo = build_topology(ctx, Vec::new(), directed)?;
-        let out = Rc::new(build_chunks::<E>(ctx, 0, None, &|_| Ok(()))?);
+        let out = Rc::new(build_chunks::<E>(ctx, 0, None, None, &|_| Ok(()))?);
         Ok(Graph {
             inn: RefCell::new(None),
             topo: Rc::new(topo),

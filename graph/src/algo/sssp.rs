@@ -1,13 +1,15 @@
 //! Single-source shortest paths over non-negative `f64` edge weights (Graphalytics SSSP):
 //! the distance of every vertex, `f64::INFINITY` where unreachable.
 //!
-//! Label-correcting rounds: vertices whose distance improved relax their out-edges; the
-//! tentative distances are combined by minimum per destination before the exchange.
+//! Δ-stepping in bulk-synchronous rounds: vertices whose distance improved, and that lie
+//! within Δ of the smallest such distance, relax their out-edges; tentative distances are
+//! combined by minimum per destination before the exchange.
 
 use morpheus_engine::{Context, Error, Result};
 use morpheus_rdd::Item;
 
-use crate::pregel::{bitmap, global_sum, set_bit, Outbox};
+use crate::graph::for_each_bit;
+use crate::pregel::{bitmap, set_bit, Outbox};
 use crate::Graph;
 
 /// Distance of every local vertex from `source`; edge values are the weights.
@@ -27,35 +29,80 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
         set_bit(&mut active, (src - start) as usize);
     }
     let min = |a: f64, b: f64| a.min(b);
-    let mut outbox = Outbox::<f64>::new(topo);
-    let mut bad_weight = None;
-    loop {
-        ctx.check()?;
-        g.for_each_active(ctx, &g.out, &active, |v, targets, weights| {
-            let dv = dist[v as usize];
-            for (&t, &w) in targets.iter().zip(weights) {
-                if w.is_nan() || w < 0.0 {
-                    bad_weight.get_or_insert((v, t, w));
-                    continue;
-                }
-                let nd = dv + w;
-                if topo.owner(t) == topo.me && nd >= dist[(t - start) as usize] {
-                    continue;
-                }
-                outbox.send(topo, t, nd, &min);
+    // Δ-stepping: each round relaxes only the active vertices within Δ of the smallest
+    // active distance anywhere, so far fewer edges are relaxed with distances that later
+    // improve. Δ is the mean edge weight.
+    let (mut wsum, mut wcount) = (0.0f64, 0u64);
+    g.for_each_chunk(ctx, &g.out, |chunk| {
+        for &w in &chunk.values {
+            if w.is_nan() || w < 0.0 {
+                wsum = f64::NAN;
+            } else {
+                wsum += w;
             }
-        })?;
-        if let Some((v, t, w)) = bad_weight {
-            return Err(Error::Job(format!(
-                "SSSP needs non-negative weights; edge {} -> {} has weight {w}",
-                topo.ids[(start + v) as usize],
-                topo.ids[t as usize]
-            )));
         }
-        if global_sum(ctx, "sssp-sent", outbox.len() as u64)? == 0 {
+        wcount += chunk.values.len() as u64;
+        Ok(())
+    })?;
+    let sums = if topo.peers == 1 {
+        vec![(wsum, wcount)]
+    } else {
+        ctx.all_gather("sssp-weights", (wsum, wcount))?
+    };
+    let (wsum, wcount) = sums.iter().fold((0.0, 0), |(a, b), &(x, y)| (a + x, b + y));
+    if wsum.is_nan() {
+        return Err(negative_weight(ctx, g)?);
+    }
+    let delta = if wcount == 0 {
+        1.0
+    } else {
+        (wsum / wcount as f64).max(f64::MIN_POSITIVE)
+    };
+    let mut outbox = Outbox::<f64>::new(topo);
+    let mut now = bitmap(n);
+    let mut rounds = 0u64;
+    loop {
+        rounds += 1;
+        ctx.check()?;
+        let mut local_min = f64::INFINITY;
+        for_each_bit(&active, 0, n, |l| local_min = local_min.min(dist[l]));
+        let global_min = if topo.peers == 1 {
+            local_min
+        } else {
+            ctx.all_gather("sssp-min", local_min)?
+                .into_iter()
+                .fold(f64::INFINITY, f64::min)
+        };
+        if global_min == f64::INFINITY {
+            tracing::debug!(rounds, delta, "sssp done");
             break;
         }
-        active.iter_mut().for_each(|w| *w = 0);
+        let threshold = global_min + delta;
+        now.iter_mut().for_each(|w| *w = 0);
+        for_each_bit(&active, 0, n, |l| {
+            if dist[l] < threshold {
+                set_bit(&mut now, l);
+            }
+        });
+        for (a, b) in active.iter_mut().zip(&now) {
+            *a &= !b;
+        }
+        g.for_each_active(ctx, &g.out, &now, |v, targets, weights| {
+            let dv = dist[v as usize];
+            for (&t, &w) in targets.iter().zip(weights) {
+                let nd = dv + w;
+                if topo.owner(t) == topo.me {
+                    // Local targets improve in place (and are relaxed again next round).
+                    let l = (t - start) as usize;
+                    if nd < dist[l] {
+                        dist[l] = nd;
+                        set_bit(&mut active, l);
+                    }
+                } else {
+                    outbox.send(topo, t, nd, &min);
+                }
+            }
+        })?;
         for (l, d) in outbox.deliver(ctx, topo, &min)? {
             let l = l as usize;
             if d < dist[l] {
@@ -65,4 +112,26 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
         }
     }
     Ok(dist)
+}
+
+/// The error for a graph with a negative (or NaN) weight, naming one such edge.
+fn negative_weight<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>) -> Result<Error> {
+    let topo = &g.topo;
+    let mut bad = None;
+    g.for_each_chunk(ctx, &g.out, |chunk| {
+        for i in 0..chunk.vertices() {
+            let (t, w) = chunk.edges(i);
+            if let Some(k) = w.iter().position(|w| w.is_nan() || *w < 0.0) {
+                bad.get_or_insert((topo.start() + chunk.first + i as u32, t[k], w[k]));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Error::Job(match bad {
+        Some((s, t, w)) => format!(
+            "SSSP needs non-negative weights; edge {} -> {} has weight {w}",
+            topo.ids[s as usize], topo.ids[t as usize]
+        ),
+        None => "SSSP needs non-negative weights; another worker found a negative one".into(),
+    }))
 }
