@@ -360,27 +360,30 @@ impl<E: Item> Graph<(), E> {
         let start = topo.start();
         let n = topo.local_len();
         let out = if aligned {
-            // The store keeps each source's destinations in ascending id order; the scan
-            // checks, so the sort pass is skipped when nothing needs it.
+            // One scan of the store into a staging vector (cheaper than scanning twice);
+            // the store keeps each source's destinations in ascending id order, and the
+            // scan checks, so the sort pass is skipped when nothing needs it.
             let unsorted = Cell::new(false);
+            let mut staged: Vec<(u32, u32, E)> = Vec::new();
+            let (mut last, mut last_local, mut last_dst) = (u64::MAX, 0u32, 0u64);
+            for &s in &mine {
+                store
+                    .scan_edges(s, |src, dst, w| {
+                        if src != last {
+                            last = src;
+                            last_local = topo.map.get(src).map_or(u32::MAX, |g| g - start);
+                        } else if dst < last_dst {
+                            unsorted.set(true);
+                        }
+                        last_dst = dst;
+                        if let Some(d) = topo.map.get(dst) {
+                            staged.push((last_local, d, value(w)));
+                        }
+                    })
+                    .map_err(store_err)?;
+            }
             build_chunks::<E>(ctx, n, Some(&topo.ids), Some(&unsorted), &|f| {
-                let (mut last, mut last_local, mut last_dst) = (u64::MAX, 0u32, 0u64);
-                for &s in &mine {
-                    store
-                        .scan_edges(s, |src, dst, w| {
-                            if src != last {
-                                last = src;
-                                last_local = topo.map.get(src).map_or(u32::MAX, |g| g - start);
-                            } else if dst < last_dst {
-                                unsorted.set(true);
-                            }
-                            last_dst = dst;
-                            if let Some(d) = topo.map.get(dst) {
-                                f(last_local, d, value(w));
-                            }
-                        })
-                        .map_err(store_err)?;
-                }
+                staged.iter().for_each(|(s, d, e)| f(*s, *d, e.clone()));
                 Ok(())
             })?
         } else {
