@@ -137,10 +137,10 @@ impl<V: std::fmt::Debug, E> std::fmt::Debug for Graph<V, E> {
     }
 }
 
-/// Bytes of edge data per chunk: a fraction of the worker's budget, so several chunks fit
-/// and cold ones can spill, within sane limits.
+/// Bytes of edge data per chunk: 1/32 of the worker's budget, so chunks still fit beside
+/// vertex state and cold ones can spill, within sane limits.
 fn chunk_bytes(ctx: &Context<'_>) -> usize {
-    (ctx.blocks().budget_bytes() / 8).clamp(64, 16 << 20)
+    (ctx.blocks().budget_bytes() / 32).clamp(64, 16 << 20)
 }
 
 fn store_err(e: morpheus_storage::Error) -> Error {
@@ -531,9 +531,25 @@ impl<V: Item, E: Item> Graph<V, E> {
         &self,
         ctx: &Context<'_>,
         set: &EdgeSet,
+        f: impl FnMut(&EdgeChunk<E>) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_chunk_serpentine(ctx, set, false, f)
+    }
+
+    /// Like [`Graph::for_each_chunk`], in reverse chunk order when `reverse`. Repeated full
+    /// passes alternate direction, so the chunks used last (still in memory) are used
+    /// first: under a budget, LRU then keeps about a budget's worth of hits per pass
+    /// instead of evicting every chunk just before it is needed again.
+    pub(crate) fn for_each_chunk_serpentine(
+        &self,
+        ctx: &Context<'_>,
+        set: &EdgeSet,
+        reverse: bool,
         mut f: impl FnMut(&EdgeChunk<E>) -> Result<()>,
     ) -> Result<()> {
-        for c in 0..set.chunks() {
+        let n = set.chunks();
+        for i in 0..n {
+            let c = if reverse { n - 1 - i } else { i };
             let block = ctx
                 .blocks()
                 .get::<EdgeChunk<E>>(BlockId::new(set.dataset, c as u32))?

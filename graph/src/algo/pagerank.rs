@@ -83,8 +83,10 @@ pub fn pagerank<V: Item, E: Item>(
     }
     let d = opts.damping;
     // Teleport weight of each local vertex.
-    let teleport: Vec<f64> = match &opts.personalized {
-        None => vec![1.0 / topo.len() as f64; n],
+    // Teleport weight of each local vertex: uniform, or over the personalization set.
+    let uniform = 1.0 / topo.len() as f64;
+    let teleport: Option<Vec<f64>> = match &opts.personalized {
+        None => None,
         Some(sources) => {
             let mut ids: Vec<u64> = sources.clone();
             ids.sort_unstable();
@@ -97,46 +99,49 @@ pub fn pagerank<V: Item, E: Item>(
                 }
             }
             let w = 1.0 / ids.len() as f64;
-            topo.local_ids()
-                .iter()
-                .map(|v| if ids.binary_search(v).is_ok() { w } else { 0.0 })
-                .collect()
+            Some(
+                topo.local_ids()
+                    .iter()
+                    .map(|v| if ids.binary_search(v).is_ok() { w } else { 0.0 })
+                    .collect(),
+            )
         }
     };
+    let teleport_of = |l: usize| teleport.as_ref().map_or(uniform, |t| t[l]);
     // Pull: each vertex sums its in-neighbours' contributions, in ascending id order (the
     // in-edge lists are sorted by source id), from the all-gathered ranks; the dangling
     // mass is summed over the dangling vertices in id order too. Every worker count thus
     // adds the same numbers in the same order as the sequential twin: identical ranks.
     let inn = g.in_edges(ctx)?;
-    // Ranks, contributions and inverse degrees of every vertex, local ranks and teleport.
-    let _state = ctx.reserve(topo.len() * 28 + n * 16)?;
     let outdeg = super::bfs::local_degrees(ctx, g)?;
     let outdeg = all_dense(ctx, topo, &outdeg)?;
-    let inv_deg: Vec<f64> = outdeg
-        .iter()
-        .map(|&k| if k == 0 { 0.0 } else { 1.0 / f64::from(k) })
-        .collect();
-    drop(outdeg);
     let mut dangling_set: Vec<u32> = (0..topo.len() as u32)
-        .filter(|&v| inv_deg[v as usize] == 0.0)
+        .filter(|&v| outdeg[v as usize] == 0)
         .collect();
     dangling_set.sort_unstable_by_key(|&v| topo.ids[v as usize]);
+    // Out-degrees and the gathered ranks of every vertex, the dangling set, local ranks.
+    let _state = ctx.reserve(
+        topo.len() * 12
+            + dangling_set.len() * 4
+            + n * 8
+            + teleport.as_ref().map_or(0, |t| t.len() * 8),
+    )?;
     let mut rank: Vec<f64> = if opts.graphx {
         vec![1.0; n]
     } else {
-        teleport.clone()
+        (0..n).map(teleport_of).collect()
     };
-    let mut contrib = vec![0.0f64; topo.len()];
     for it in 0..opts.iterations {
         ctx.check()?;
-        let all = all_dense(ctx, topo, &rank)?;
-        let dangling: f64 = dangling_set.iter().map(|&v| all[v as usize]).sum();
-        for ((c, r), k) in contrib.iter_mut().zip(&all).zip(&inv_deg) {
-            *c = r * k;
+        // Gathered ranks become contributions in place: rank · (1 / out-degree).
+        let mut contrib = all_dense(ctx, topo, &rank)?;
+        let dangling: f64 = dangling_set.iter().map(|&v| contrib[v as usize]).sum();
+        for (c, &k) in contrib.iter_mut().zip(&outdeg) {
+            let inv = if k == 0 { 0.0 } else { 1.0 / f64::from(k) };
+            *c *= inv;
         }
-        drop(all);
         let mut delta = 0.0;
-        g.for_each_chunk(ctx, &inn, |chunk| {
+        g.for_each_chunk_serpentine(ctx, &inn, it % 2 == 1, |chunk| {
             let base = chunk.first as usize;
             for i in 0..chunk.vertices() {
                 let l = base + i;
@@ -144,7 +149,8 @@ pub fn pagerank<V: Item, E: Item>(
                 let new = if opts.graphx {
                     (1.0 - d) + d * sum
                 } else {
-                    (1.0 - d) * teleport[l] + d * (sum + dangling * teleport[l])
+                    let t = teleport_of(l);
+                    (1.0 - d) * t + d * (sum + dangling * t)
                 };
                 delta += (new - rank[l]).abs();
                 rank[l] = new;
