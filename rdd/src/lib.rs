@@ -10,8 +10,22 @@
 //! [`BlockManager`](morpheus_spill::BlockManager) when the state passes its share of the
 //! budget, then merging them. Stage outputs are kept as blocks, so they spill too.
 //!
+//! `cartesian` pairs every element of two collections: it counts both first and fails when
+//! the product passes a given limit, then broadcasts the smaller side to every worker.
+//!
 //! Actions take the worker's [`Context`](morpheus_engine::Context) and are collective:
 //! every worker calls them in the same order and gets the same answer.
+//!
+//! **Sources and sinks.** Text files (`text_file`, `save_as_text_file`), and tabular
+//! datasets as dynamically typed rows ([`dataset::Row`] of [`dataset::Value`]s with a
+//! [`dataset::Schema`]) or serde-typed records: `read_csv` (`csv-core`; line-aligned
+//! byte ranges; schema given or inferred), `read_parquet` (row groups are the partitions)
+//! and `read_ipc` (Arrow IPC files; record batches are the partitions), each on a file or
+//! a directory of part files; `read_csv_as`, `rows_as` and `to_rows` convert to and from
+//! serde records by column name. `save_as_csv`, `save_as_parquet` (Snappy or Zstandard)
+//! and `save_as_ipc` write one `part-NNNNN` file per partition. Every `save_as_*` writes
+//! into a temporary directory, fsyncs, and renames it into place only when every worker has
+//! succeeded, so a failed job leaves no output.
 //!
 //! ```
 //! use morpheus_engine::{execute, Config};
@@ -26,11 +40,15 @@
 //! # Ok::<(), morpheus_engine::Error>(())
 //! ```
 
+mod cartesian;
+pub mod dataset;
 mod io;
 mod node;
 mod pair;
 mod rdd;
 mod shuffle;
+mod tabular;
 
+pub use dataset::{CsvOptions, DataType, Field, ParquetCompression, Row, Schema, Value};
 pub use morpheus_engine::{Error, Result};
 pub use rdd::{Item, Key, Rdd};

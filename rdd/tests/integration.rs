@@ -333,3 +333,438 @@ fn text_files_split_at_lines_and_save_atomically() {
         "no temporary directory left"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Operations the proptests above do not cover yet, against the sequential model.
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn combine_cogroup_coalesce_and_counts_match_model(a in pairs(), b in pairs()) {
+        let mut ranges: BTreeMap<u8, (i32, i32)> = BTreeMap::new();
+        for &(k, v) in &a {
+            let e = ranges.entry(k).or_insert((v, v));
+            *e = (e.0.min(v), e.1.max(v));
+        }
+        let mut cogroup: BTreeMap<u8, (Vec<i32>, Vec<i32>)> = BTreeMap::new();
+        for &(k, v) in &a {
+            cogroup.entry(k).or_default().0.push(v);
+        }
+        for &(k, w) in &b {
+            cogroup.entry(k).or_default().1.push(w);
+        }
+        let cogroup: Vec<(u8, (Vec<i32>, Vec<i32>))> = cogroup
+            .into_iter()
+            .map(|(k, (v, w))| (k, (sorted(v), sorted(w))))
+            .collect();
+        let mut by_value: HashMap<(u8, i32), u64> = HashMap::new();
+        for &x in &a {
+            *by_value.entry(x).or_default() += 1;
+        }
+        let want = (ranges.into_iter().collect::<Vec<_>>(), cogroup, sorted(a.clone()), by_value);
+        let (a2, b2) = (a.clone(), b.clone());
+        check(want, move |ctx| {
+            let x = Rdd::parallelize(ctx, a2.clone(), 0);
+            let y = Rdd::parallelize(ctx, b2.clone(), 3);
+            let ranges = sorted(
+                x.combine_by_key(
+                    |v| (v, v),
+                    |c: &mut (i32, i32), v| *c = (c.0.min(v), c.1.max(v)),
+                    |c: &mut (i32, i32), o| *c = (c.0.min(o.0), c.1.max(o.1)),
+                    4,
+                )
+                .collect(ctx)?,
+            );
+            let cogroup = sorted(
+                x.cogroup(&y)
+                    .map_values(|(v, w)| (sorted(v), sorted(w)))
+                    .collect(ctx)?,
+            );
+            let coalesced = x.coalesce(2);
+            assert_eq!(coalesced.partitions(), 2);
+            Ok((ranges, cogroup, sorted(coalesced.collect(ctx)?), x.count_by_value(ctx)?))
+        });
+    }
+
+    #[test]
+    fn cartesian_matches_model(a in proptest::collection::vec(0u16..1000, 0..40), b in proptest::collection::vec(-50i8..50, 0..30)) {
+        let mut want: Vec<(u16, i8)> = Vec::new();
+        for &x in &a {
+            for &y in &b {
+                want.push((x, y));
+            }
+        }
+        let want = sorted(want);
+        let (a2, b2) = (a.clone(), b.clone());
+        check(want, move |ctx| {
+            let x = Rdd::parallelize(ctx, a2.clone(), 3);
+            let y = Rdd::parallelize(ctx, b2.clone(), 2);
+            let pairs = x.cartesian(&y, 40 * 30);
+            assert_eq!(pairs.partitions(), 5);
+            Ok(sorted(pairs.collect(ctx)?))
+        });
+    }
+}
+
+#[test]
+fn cartesian_refuses_products_over_the_limit() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = execute(Config::threads(2), |ctx| {
+            let a = Rdd::parallelize(ctx, (0..1000u32).collect(), 4);
+            let b = Rdd::parallelize(ctx, (0..1001u32).collect(), 3);
+            // Just within the limit: fine.
+            let n = a.cartesian(&b, 1000 * 1001).count(ctx)?;
+            assert_eq!(n, 1000 * 1001);
+            // One pair over: refused before any pair is built.
+            a.cartesian(&b, 1000 * 1001 - 1).count(ctx)
+        });
+        let _ = tx.send(r.map(|_| ()));
+    });
+    let err = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("job hung")
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("1000 × 1001")
+            && msg.contains("1001000 pairs")
+            && msg.contains("limit of 1000999"),
+        "{msg}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Every wide operation on its own under a 64 KiB budget per worker: the model's answer
+// (as in memory), spilled bytes > 0, and an empty spill directory afterwards.
+
+/// Runs `f` in memory (2 workers) and with 64 KiB per worker (1, 2 and 4 workers); every
+/// run must return `want`; the constrained runs must spill and clean up.
+fn spills<T: PartialEq + std::fmt::Debug + Send + Clone + 'static>(
+    want: T,
+    f: impl for<'a> Fn(&Context<'a>) -> Result<T> + Send + Sync + Clone + 'static,
+) {
+    let (got, _) = run(Config::threads(2), f.clone());
+    for g in got {
+        assert_eq!(g, want, "in memory");
+    }
+    for workers in [1, 2, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::threads(workers)
+            .with_memory_budget(64 * 1024 * workers as u64)
+            .with_spill_dir(dir.path());
+        let (got, metrics) = run(config, f.clone());
+        for g in got {
+            assert_eq!(g, want, "workers={workers}");
+        }
+        assert!(
+            metrics.spilled_bytes > 0,
+            "workers={workers}: nothing spilled"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "workers={workers}: spill directory left behind"
+        );
+    }
+}
+
+const SPILL_N: u64 = 20_000;
+
+/// `SPILL_N` pairs over `SPILL_N / 2` keys: about 800 KB as the shuffles estimate it (40 B
+/// an entry), so even with 4 workers each holds about three times its 64 KiB (six times the
+/// half of it that the reduce side may keep before spilling).
+fn big_pairs() -> Vec<(u64, u64)> {
+    (0..SPILL_N)
+        .map(|i| ((i * 7919) % (SPILL_N / 2), i % 1000))
+        .collect()
+}
+
+/// Per key, all values (sorted).
+fn model_groups(data: &[(u64, u64)]) -> BTreeMap<u64, Vec<u64>> {
+    let mut g: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for &(k, v) in data {
+        g.entry(k).or_default().push(v);
+    }
+    g.values_mut().for_each(|v| v.sort_unstable());
+    g
+}
+
+#[test]
+fn reduce_by_key_spills() {
+    let want: Vec<(u64, u64)> = model_groups(&big_pairs())
+        .into_iter()
+        .map(|(k, v)| (k, v.iter().sum()))
+        .collect();
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 0);
+        Ok(sorted(r.reduce_by_key(|a, b| a + b).collect(ctx)?))
+    });
+}
+
+#[test]
+fn aggregate_by_key_spills() {
+    let want: Vec<(u64, (u64, u64))> = model_groups(&big_pairs())
+        .into_iter()
+        .map(|(k, v)| (k, (v.len() as u64, v.iter().sum())))
+        .collect();
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 0);
+        let agg = r.aggregate_by_key(
+            (0u64, 0u64),
+            |(n, s), v| (n + 1, s + v),
+            |(n, s), (m, t)| (n + m, s + t),
+        );
+        Ok(sorted(agg.collect(ctx)?))
+    });
+}
+
+#[test]
+fn fold_by_key_spills() {
+    let want: Vec<(u64, u64)> = model_groups(&big_pairs())
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().max().unwrap()))
+        .collect();
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 0);
+        Ok(sorted(r.fold_by_key(0, u64::max).collect(ctx)?))
+    });
+}
+
+#[test]
+fn group_by_key_spills() {
+    let want: Vec<(u64, Vec<u64>)> = model_groups(&big_pairs()).into_iter().collect();
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 0);
+        Ok(sorted(r.group_by_key().map_values(sorted).collect(ctx)?))
+    });
+}
+
+#[test]
+fn combine_by_key_spills() {
+    let want: Vec<(u64, (u64, u64))> = model_groups(&big_pairs())
+        .into_iter()
+        .map(|(k, v)| (k, (v[0], v[v.len() - 1])))
+        .collect();
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 0);
+        let ranges = r.combine_by_key(
+            |v| (v, v),
+            |c: &mut (u64, u64), v| *c = (c.0.min(v), c.1.max(v)),
+            |c: &mut (u64, u64), o| *c = (c.0.min(o.0), c.1.max(o.1)),
+            3,
+        );
+        Ok(sorted(ranges.collect(ctx)?))
+    });
+}
+
+/// The right side of the join tests: every third key of `big_pairs` and some of its own.
+fn join_right() -> Vec<(u64, i32)> {
+    (0..SPILL_N / 4)
+        .map(|i| ((i * 3) % (SPILL_N / 2 + 500), i as i32))
+        .collect()
+}
+
+/// Per key, the values of each side.
+fn model_cogroup() -> BTreeMap<u64, (Vec<u64>, Vec<i32>)> {
+    let mut g: BTreeMap<u64, (Vec<u64>, Vec<i32>)> = BTreeMap::new();
+    for (k, v) in big_pairs() {
+        g.entry(k).or_default().0.push(v);
+    }
+    for (k, w) in join_right() {
+        g.entry(k).or_default().1.push(w);
+    }
+    for (v, w) in g.values_mut() {
+        v.sort_unstable();
+        w.sort_unstable();
+    }
+    g
+}
+
+#[test]
+fn cogroup_spills() {
+    let want: Vec<(u64, (Vec<u64>, Vec<i32>))> = model_cogroup().into_iter().collect();
+    spills(want, |ctx| {
+        let a = Rdd::parallelize(ctx, big_pairs(), 0);
+        let b = Rdd::parallelize(ctx, join_right(), 3);
+        let g = a.cogroup(&b).map_values(|(v, w)| (sorted(v), sorted(w)));
+        Ok(sorted(g.collect(ctx)?))
+    });
+}
+
+#[test]
+fn join_spills() {
+    let mut want = Vec::new();
+    for (k, (vs, ws)) in model_cogroup() {
+        for &v in &vs {
+            for &w in &ws {
+                want.push((k, (v, w)));
+            }
+        }
+    }
+    let want = sorted(want);
+    spills(want, |ctx| {
+        let a = Rdd::parallelize(ctx, big_pairs(), 0);
+        let b = Rdd::parallelize(ctx, join_right(), 3);
+        Ok(sorted(a.join(&b).collect(ctx)?))
+    });
+}
+
+#[test]
+fn left_outer_join_spills() {
+    let mut want = Vec::new();
+    for (k, (vs, ws)) in model_cogroup() {
+        for &v in &vs {
+            if ws.is_empty() {
+                want.push((k, (v, None)));
+            }
+            want.extend(ws.iter().map(|&w| (k, (v, Some(w)))));
+        }
+    }
+    let want = sorted(want);
+    spills(want, |ctx| {
+        let a = Rdd::parallelize(ctx, big_pairs(), 0);
+        let b = Rdd::parallelize(ctx, join_right(), 3);
+        Ok(sorted(a.left_outer_join(&b).collect(ctx)?))
+    });
+}
+
+#[test]
+fn right_outer_join_spills() {
+    let mut want = Vec::new();
+    for (k, (vs, ws)) in model_cogroup() {
+        for &w in &ws {
+            if vs.is_empty() {
+                want.push((k, (None, w)));
+            }
+            want.extend(vs.iter().map(|&v| (k, (Some(v), w))));
+        }
+    }
+    let want = sorted(want);
+    spills(want, |ctx| {
+        let a = Rdd::parallelize(ctx, big_pairs(), 0);
+        let b = Rdd::parallelize(ctx, join_right(), 3);
+        Ok(sorted(a.right_outer_join(&b).collect(ctx)?))
+    });
+}
+
+#[test]
+fn full_outer_join_spills() {
+    let mut want = Vec::new();
+    for (k, (vs, ws)) in model_cogroup() {
+        match (vs.is_empty(), ws.is_empty()) {
+            (true, _) => want.extend(ws.iter().map(|&w| (k, (None, Some(w))))),
+            (_, true) => want.extend(vs.iter().map(|&v| (k, (Some(v), None)))),
+            _ => {
+                for &v in &vs {
+                    want.extend(ws.iter().map(|&w| (k, (Some(v), Some(w)))));
+                }
+            }
+        }
+    }
+    let want = sorted(want);
+    spills(want, |ctx| {
+        let a = Rdd::parallelize(ctx, big_pairs(), 0);
+        let b = Rdd::parallelize(ctx, join_right(), 3);
+        Ok(sorted(a.full_outer_join(&b).collect(ctx)?))
+    });
+}
+
+#[test]
+fn distinct_spills() {
+    let mut want = big_pairs();
+    want.sort_unstable();
+    want.dedup();
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 0);
+        Ok(sorted(r.distinct().collect(ctx)?))
+    });
+}
+
+#[test]
+fn sort_by_key_spills() {
+    // A global order: the collected keys come out sorted, in both directions.
+    let keys: Vec<u64> = sorted(big_pairs().into_iter().map(|(k, _)| k).collect());
+    let want = (keys.clone(), keys.into_iter().rev().collect::<Vec<_>>());
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 0);
+        let up = r.sort_by_key(true, 4).keys().collect(ctx)?;
+        let down = r.sort_by_key(false, 3).keys().collect(ctx)?;
+        Ok((up, down))
+    });
+}
+
+#[test]
+fn sort_by_spills() {
+    let mut want = big_pairs();
+    want.sort_by_key(|&(k, v)| std::cmp::Reverse((v, k)));
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 0);
+        r.sort_by(|&(k, v)| (v, k), false, 5).collect(ctx)
+    });
+}
+
+#[test]
+fn repartition_spills() {
+    let want = (sorted(big_pairs()), 7);
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 0).repartition(7);
+        Ok((sorted(r.collect(ctx)?), r.partitions()))
+    });
+}
+
+#[test]
+fn coalesce_spills() {
+    let want = (sorted(big_pairs()), 2);
+    spills(want, |ctx| {
+        let r = Rdd::parallelize(ctx, big_pairs(), 8).coalesce(2);
+        Ok((sorted(r.collect(ctx)?), r.partitions()))
+    });
+}
+
+#[test]
+fn count_by_key_spills() {
+    let want: HashMap<u64, u64> = model_groups(&big_pairs())
+        .into_iter()
+        .map(|(k, v)| (k, v.len() as u64))
+        .collect();
+    spills(want, |ctx| {
+        Rdd::parallelize(ctx, big_pairs(), 0).count_by_key(ctx)
+    });
+}
+
+#[test]
+fn count_by_value_spills() {
+    let mut want: HashMap<u64, u64> = HashMap::new();
+    for (k, _) in big_pairs() {
+        *want.entry(k).or_default() += 1;
+    }
+    spills(want, |ctx| {
+        Rdd::parallelize(ctx, big_pairs(), 0)
+            .keys()
+            .count_by_value(ctx)
+    });
+}
+
+#[test]
+fn cartesian_spills() {
+    // The smaller side by count is broadcast: 120 strings of 1000 bytes (about 120 KB) are
+    // more than a worker's 64 KiB, so their blocks spill. The 30 000 pairs are summarized to
+    // keep the answer small.
+    let small: Vec<String> = (0..120)
+        .map(|i| format!("{i:04}{}", "x".repeat(996)))
+        .collect();
+    let big: Vec<u32> = (0..250).collect();
+    let total: u64 = (0..120).sum();
+    let want: Vec<(u32, u64)> = big.iter().map(|&x| (x, total)).collect();
+    spills(want, move |ctx| {
+        let a = Rdd::parallelize(ctx, big.clone(), 3);
+        let b = Rdd::parallelize(ctx, small.clone(), 2);
+        let pairs = a
+            .cartesian(&b, 30_000)
+            .map(|(x, s)| (x, s[..4].parse::<u64>().unwrap()))
+            .reduce_by_key(|p, q| p + q);
+        Ok(sorted(pairs.collect(ctx)?))
+    });
+}
