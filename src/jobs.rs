@@ -34,22 +34,14 @@ pub fn degree_distribution(
     inbound: bool,
 ) -> Result<Vec<(u64, u64)>> {
     let store = Rc::new(Store::open_read_only(store).map_err(|e| Error::Job(e.to_string()))?);
-    let shards = store.shard_count() as usize;
-    let s = Rc::clone(&store);
-    let edges = Rdd::from_fn(shards, move |shard| {
-        let mut out = Vec::new();
-        s.scan_edges(shard as u32, |src, dst, _| {
-            out.push(if inbound { (dst, 1u64) } else { (src, 1u64) })
-        })
-        .map_err(|e| Error::Job(e.to_string()))?;
-        Ok(out)
+    let edges = morpheus_graph::source::store_edges(&store).map(move |(src, dst, _)| {
+        if inbound {
+            (dst, 1u64)
+        } else {
+            (src, 1u64)
+        }
     });
-    let vertices = Rdd::from_fn(shards, move |shard| {
-        let ids = store
-            .vertex_ids(shard as u32)
-            .map_err(|e| Error::Job(e.to_string()))?;
-        Ok(ids.into_iter().map(|v| (v, 0u64)).collect())
-    });
+    let vertices = morpheus_graph::source::store_vertices(&store).map(|v| (v, 0u64));
     let degrees = edges.union(&vertices).reduce_by_key(|a, b| a + b);
     let mut dist = degrees
         .map(|(_, d)| (d, 1u64))

@@ -9,6 +9,7 @@ mod idmap;
 mod pregel;
 pub mod reference;
 pub mod run;
+pub mod source;
 
 pub use error::{Error, Result};
 pub use graph::{EdgeRef, Graph, Triplet};

@@ -405,3 +405,37 @@ fn pregel_and_graph_operations() {
         assert_eq!(got, want_bfs, "{workers} workers");
     }
 }
+
+#[test]
+fn the_store_reads_as_collections_each_worker_its_shards() {
+    let t = random_graph(11, 150, 500, true, true).dedup();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    t.store(&path, 3);
+    let mut want_edges: Vec<(u64, u64)> = t.edges.iter().map(|e| (e.0, e.1)).collect();
+    want_edges.sort_unstable();
+    let mut want_vertices = t.vertices.clone();
+    want_vertices.extend(t.edges.iter().flat_map(|e| [e.0, e.1]));
+    want_vertices.sort_unstable();
+    want_vertices.dedup();
+    for workers in [1, 2, 4] {
+        let path = path.clone();
+        let (results, _) = execute(Config::threads(workers), move |ctx| {
+            let store = std::rc::Rc::new(Store::open_read_only(&path).unwrap());
+            let mut e: Vec<(u64, u64)> = morpheus_graph::source::store_edges(&store)
+                .map(|(s, d, _)| (s, d))
+                .collect(ctx)?;
+            let mut v = morpheus_graph::source::store_vertices(&store).collect(ctx)?;
+            let records = morpheus_graph::source::store_vertex_records(&store).count(ctx)?;
+            e.sort_unstable();
+            v.sort_unstable();
+            Ok((e, v, records))
+        })
+        .unwrap();
+        for (e, v, records) in results {
+            assert_eq!(e, want_edges);
+            assert_eq!(v, want_vertices);
+            assert_eq!(records, want_vertices.len() as u64);
+        }
+    }
+}

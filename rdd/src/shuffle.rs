@@ -363,7 +363,10 @@ impl<K: Key, V: Item, C: Item> Shuffle<K, V, C> {
                 let chunk = (limit / 8 / per_entry.max(1)).max(1);
                 for agg in aggs.values_mut() {
                     if !agg.map.is_empty() {
-                        let entries: Vec<(K, C)> = agg.map.drain().collect();
+                        // Take the map rather than drain it: a drained map keeps its peak
+                        // capacity, and every partition's would stay allocated.
+                        let entries: Vec<(K, C)> =
+                            std::mem::take(&mut agg.map).into_iter().collect();
                         agg.runs.push(self.spill_run(ctx, entries, chunk)?);
                     }
                 }
