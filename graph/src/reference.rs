@@ -349,41 +349,8 @@ pub fn sssp(g: &RefGraph, source_id: u64) -> Result<Vec<f64>> {
     Ok(dist)
 }
 
-/// PageRank parameters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PageRankOptions {
-    /// Damping factor `d` (probability of following an edge), within `[0, 1]`.
-    pub damping: f64,
-    /// Number of iterations (the maximum, with a tolerance).
-    pub iterations: usize,
-    /// Stop after the first iteration whose L1 change in ranks is below this.
-    pub tolerance: Option<f64>,
-    /// Personalized PageRank: teleport and dangling mass go uniformly to these vertex ids
-    /// only, and the ranks start uniform over them.
-    pub personalized: Option<Vec<u64>>,
-    /// GraphX-compatible ranks: start at 1.0, `PR(v) = (1 - d) + d · Σ in-contributions`,
-    /// dangling mass dropped, not normalized (the teleport set is then ignored).
-    pub graphx: bool,
-}
-
-impl PageRankOptions {
-    /// Graphalytics PageRank with damping `d` for `iterations` iterations.
-    pub fn graphalytics(damping: f64, iterations: usize) -> Self {
-        PageRankOptions {
-            damping,
-            iterations,
-            tolerance: None,
-            personalized: None,
-            graphx: false,
-        }
-    }
-}
-
-impl Default for PageRankOptions {
-    fn default() -> Self {
-        PageRankOptions::graphalytics(0.85, 20)
-    }
-}
+/// PageRank parameters: the same options as the parallel [`crate::algo::pagerank`].
+pub use crate::algo::PageRankOptions;
 
 /// Graphalytics PageRank: `PR_0(v) = 1/|V|`; each iteration
 /// `PR(v) = (1-d)/|V| + d · (Σ_{u→v} PR(u)/outdeg(u) + D/|V|)` where `D` is the rank held
