@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use morpheus_spill::{BlockId, BlockManager};
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Pipeline;
+use timely::container::{ContainerBuilder, LengthPreservingContainerBuilder, PushInto};
+use timely::dataflow::channels::pact::ExchangeCore;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::{Exchange as _, Input, Probe};
+use timely::dataflow::operators::{Input, Probe};
 use timely::dataflow::InputHandle;
 use timely::worker::Worker;
 
@@ -220,9 +221,10 @@ impl Context<'_> {
         let probe = worker.dataflow::<u64, _, _>(|scope| {
             scope
                 .input_from(&mut input)
-                .exchange(|(dest, _): &(u32, Vec<D>)| u64::from(*dest))
                 .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-                    Pipeline,
+                    ExchangeCore::<EagerBuilder<(u32, Vec<D>)>, _>::new_core(
+                        |(dest, _): &(u32, Vec<D>)| u64::from(*dest),
+                    ),
                     "Collect",
                     move |_cap, _info| {
                         move |input, _output| {
@@ -289,6 +291,43 @@ impl Context<'_> {
         Ok(all.into_iter().map(|(_, v)| v).collect())
     }
 }
+
+/// A container builder for the exchange that ships every record (one batch of up to 16 Ki
+/// records) as soon as it is pushed. timely's default builder fills 8 KiB containers,
+/// which for 32-byte `(worker, Vec)` records holds 256 batches per destination before
+/// anything moves: hundreds of MiB in flight in a large shuffle.
+struct EagerBuilder<T> {
+    pending: std::collections::VecDeque<Vec<T>>,
+    current: Option<Vec<T>>,
+}
+
+impl<T> Default for EagerBuilder<T> {
+    fn default() -> Self {
+        EagerBuilder {
+            pending: std::collections::VecDeque::new(),
+            current: None,
+        }
+    }
+}
+
+impl<T> PushInto<T> for EagerBuilder<T> {
+    fn push_into(&mut self, item: T) {
+        self.pending.push_back(vec![item]);
+    }
+}
+
+impl<T: 'static> ContainerBuilder for EagerBuilder<T> {
+    type Container = Vec<T>;
+    fn extract(&mut self) -> Option<&mut Vec<T>> {
+        self.current = self.pending.pop_front();
+        self.current.as_mut()
+    }
+    fn finish(&mut self) -> Option<&mut Vec<T>> {
+        self.extract()
+    }
+}
+
+impl<T: 'static> LengthPreservingContainerBuilder for EagerBuilder<T> {}
 
 /// The sending end of a streaming exchange (see [`Context::exchange_stream`]).
 pub struct Sender<'a, D: Data> {
