@@ -12,6 +12,8 @@ use morpheus::prelude::*;
 use morpheus::size::parse_size;
 
 mod graph_cmd;
+mod job_cmd;
+mod server_cmd;
 
 /// Morpheus: batch graph analytics over a segmented graph store.
 #[derive(Parser, Debug)]
@@ -49,6 +51,17 @@ enum Command {
     /// LDBC Graphalytics: run a benchmark graph's algorithm, validate outputs.
     #[command(subcommand)]
     Graphalytics(graph_cmd::GraphalyticsCommand),
+    /// Run a job spec (TOML): inputs, steps, outputs.
+    Run(job_cmd::RunArgs),
+    /// Check a job spec (paths, steps, columns, expressions, schedule) without running it.
+    Validate(job_cmd::ValidateArgs),
+    /// Run the job server: HTTP JSON API, durable history, cron scheduler.
+    Serve(server_cmd::ServeArgs),
+    /// Submit a job spec to a job server; prints the new job's id.
+    Submit(server_cmd::SubmitArgs),
+    /// List, show, cancel jobs on a job server, or read their logs.
+    #[command(subcommand)]
+    Jobs(server_cmd::JobsCommand),
 }
 
 /// Where a job runs: worker threads, memory budget, spill directory, metrics, cluster.
@@ -380,6 +393,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Graphalytics(graph_cmd::GraphalyticsCommand::Validate(a)) => {
             graph_cmd::graphalytics_validate(&a)
         }
+        Command::Run(a) => job_cmd::run_cmd(&a, quiet),
+        Command::Validate(a) => job_cmd::validate_cmd(&a),
+        Command::Serve(a) => server_cmd::serve_cmd(&a),
+        Command::Submit(a) => server_cmd::submit_cmd(&a),
+        Command::Jobs(c) => server_cmd::jobs_cmd(&c),
     }
 }
 

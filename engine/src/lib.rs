@@ -29,6 +29,7 @@ mod config;
 mod context;
 mod error;
 mod metrics;
+mod size;
 
 pub use config::Config;
 pub use context::{execute, Context, Reservation, Sender};
@@ -37,6 +38,7 @@ pub use metrics::{JobMetrics, StageMetrics};
 pub use morpheus_spill::{
     BlockId, BlockManager, Error as BlockManagerError, Spillable, StorageLevel,
 };
+pub use size::parse_size;
 /// Data that may cross workers (and processes): serde-serialisable, cloneable, `Send`,
 /// `'static`. Blanket-implemented.
 pub trait Data: timely::ExchangeData + Clone {}

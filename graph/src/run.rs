@@ -143,12 +143,18 @@ pub enum Values {
 }
 
 impl Values {
-    fn len(&self) -> usize {
+    /// Number of values.
+    pub fn len(&self) -> usize {
         match self {
             Values::Int(v) => v.len(),
             Values::UInt(v) => v.len(),
             Values::Float(v) => v.len(),
         }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Value `i` as Graphalytics text (`infinity` for an infinite float).
@@ -188,52 +194,51 @@ pub struct Outcome {
     pub compute_seconds: f64,
 }
 
-fn gather<V: morpheus_rdd::Item, E: morpheus_rdd::Item, T: morpheus_engine::Data>(
-    ctx: &Context<'_>,
-    g: &Graph<V, E>,
-    values: &[T],
-) -> Result<(Vec<u64>, Vec<T>)> {
-    Ok(g.gather_values(ctx, values)?.into_iter().unzip())
-}
-
 fn need(what: &str, v: Option<u64>, algorithm: Algorithm) -> Result<u64> {
     v.ok_or_else(|| Error::Job(format!("{algorithm} needs a {what} vertex (--{what})")))
 }
 
-/// Loads `store` and runs `algorithm` (collective).
-pub fn run(
+/// What [`compute`] produced on this worker: values of its local vertices (aligned with
+/// [`Graph::local_ids`]) and, for algorithms with a scalar answer, a summary line (the same
+/// on every worker).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Computed {
+    /// Values of this worker's vertices.
+    pub values: Values,
+    /// A scalar answer, e.g. `triangles 1234` or `path 1 -> 2: exists, length 3`.
+    pub summary: Option<String>,
+}
+
+/// Whether `algorithm` reads edge weights (and so needs a graph loaded with them).
+pub fn needs_weights(algorithm: Algorithm) -> bool {
+    algorithm == Algorithm::Sssp
+}
+
+/// Runs `algorithm` on a loaded graph (collective). SSSP needs a graph with `f64` edge
+/// values ([`Graph::load`]); the others run on any graph.
+///
+/// # Errors
+/// A missing source or target vertex; SSSP on an unweighted graph; the algorithm's errors.
+pub fn compute<V: morpheus_rdd::Item, E: morpheus_rdd::Item>(
     ctx: &Context<'_>,
-    store: &Store,
+    g: &Graph<V, E>,
     algorithm: Algorithm,
     params: &Params,
-) -> Result<Outcome> {
-    let t = Instant::now();
-    if algorithm == Algorithm::Sssp {
-        let g = Graph::load(ctx, store)?;
-        let load_seconds = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let source = need("source", params.source, algorithm)?;
-        let d = algo::sssp(ctx, &g, source)?;
-        let compute_seconds = t.elapsed().as_secs_f64();
-        let (ids, d) = gather(ctx, &g, &d)?;
-        return Ok(Outcome {
-            ids,
-            values: Values::Float(d),
-            summary: None,
-            load_seconds,
-            compute_seconds,
-        });
-    }
-    let g = Graph::load_topology(ctx, store)?;
-    let load_seconds = t.elapsed().as_secs_f64();
-    let t = Instant::now();
+) -> Result<Computed> {
     let mut summary = None;
-    let (ids, values) = match algorithm {
-        Algorithm::Bfs => {
-            let d = algo::bfs(ctx, &g, need("source", params.source, algorithm)?)?;
-            let (ids, d) = gather(ctx, &g, &d)?;
-            (ids, Values::Int(d))
+    let values = match algorithm {
+        Algorithm::Sssp => {
+            let source = need("source", params.source, algorithm)?;
+            let weighted = (g as &dyn std::any::Any)
+                .downcast_ref::<Graph<V, f64>>()
+                .ok_or_else(|| Error::Job("sssp needs a graph loaded with edge weights".into()))?;
+            Values::Float(algo::sssp(ctx, weighted, source)?)
         }
+        Algorithm::Bfs => Values::Int(algo::bfs(
+            ctx,
+            g,
+            need("source", params.source, algorithm)?,
+        )?),
         Algorithm::PageRank => {
             let opts = PageRankOptions {
                 damping: params.damping.unwrap_or(0.85),
@@ -243,41 +248,26 @@ pub fn run(
                     .then(|| params.personalized.clone()),
                 graphx: params.graphx,
             };
-            let r = algo::pagerank(ctx, &g, &opts)?;
-            let (ids, r) = gather(ctx, &g, &r)?;
-            (ids, Values::Float(r))
+            Values::Float(algo::pagerank(ctx, g, &opts)?)
         }
-        Algorithm::Wcc | Algorithm::Scc | Algorithm::Cdlp | Algorithm::KCore => {
-            let labels = match algorithm {
-                Algorithm::Wcc => algo::wcc(ctx, &g)?,
-                Algorithm::Scc => algo::scc(ctx, &g)?,
-                Algorithm::Cdlp => algo::cdlp(ctx, &g, params.iterations.unwrap_or(10))?,
-                _ => algo::kcore(ctx, &g)?,
-            };
-            let (ids, l) = gather(ctx, &g, &labels)?;
-            (ids, Values::UInt(l))
-        }
-        Algorithm::Lcc => {
-            let c = algo::lcc(ctx, &g)?;
-            let (ids, c) = gather(ctx, &g, &c)?;
-            (ids, Values::Float(c))
-        }
+        Algorithm::Wcc => Values::UInt(algo::wcc(ctx, g)?),
+        Algorithm::Scc => Values::UInt(algo::scc(ctx, g)?),
+        Algorithm::Cdlp => Values::UInt(algo::cdlp(ctx, g, params.iterations.unwrap_or(10))?),
+        Algorithm::KCore => Values::UInt(algo::kcore(ctx, g)?),
+        Algorithm::Lcc => Values::Float(algo::lcc(ctx, g)?),
         Algorithm::Triangles => {
-            let t = algo::triangle_count(ctx, &g)?;
+            let t = algo::triangle_count(ctx, g)?;
             summary = Some(format!("triangles {}", t.total));
-            let (ids, c) = gather(ctx, &g, &t.per_vertex)?;
-            (ids, Values::UInt(c))
+            Values::UInt(t.per_vertex)
         }
         Algorithm::Degree => {
-            let (inn, out) = algo::degrees(ctx, &g)?;
-            let d = if params.in_degree { inn } else { out };
-            let (ids, d) = gather(ctx, &g, &d)?;
-            (ids, Values::UInt(d))
+            let (inn, out) = algo::degrees(ctx, g)?;
+            Values::UInt(if params.in_degree { inn } else { out })
         }
         Algorithm::Path => {
             let src = need("source", params.source, algorithm)?;
             let dst = need("target", params.target, algorithm)?;
-            let found = algo::path_exists(ctx, &g, src, dst, params.max_depth)?;
+            let found = algo::path_exists(ctx, g, src, dst, params.max_depth)?;
             summary = Some(match found {
                 Some(len) => format!("path {src} -> {dst}: exists, length {len}"),
                 None => match params.max_depth {
@@ -285,17 +275,78 @@ pub fn run(
                     None => format!("path {src} -> {dst}: none"),
                 },
             });
-            (Vec::new(), Values::Int(Vec::new()))
+            Values::Int(vec![-1; g.local_ids().len()])
         }
-        Algorithm::Sssp => unreachable!("handled above"),
     };
-    Ok(Outcome {
-        ids,
-        values,
-        summary,
-        load_seconds,
-        compute_seconds: t.elapsed().as_secs_f64(),
+    Ok(Computed { values, summary })
+}
+
+fn gather<V: morpheus_rdd::Item, E: morpheus_rdd::Item>(
+    ctx: &Context<'_>,
+    g: &Graph<V, E>,
+    values: Values,
+) -> Result<(Vec<u64>, Values)> {
+    fn one<V: morpheus_rdd::Item, E: morpheus_rdd::Item, T: morpheus_engine::Data>(
+        ctx: &Context<'_>,
+        g: &Graph<V, E>,
+        values: &[T],
+    ) -> Result<(Vec<u64>, Vec<T>)> {
+        Ok(g.gather_values(ctx, values)?.into_iter().unzip())
+    }
+    Ok(match values {
+        Values::Int(v) => {
+            let (ids, v) = one(ctx, g, &v)?;
+            (ids, Values::Int(v))
+        }
+        Values::UInt(v) => {
+            let (ids, v) = one(ctx, g, &v)?;
+            (ids, Values::UInt(v))
+        }
+        Values::Float(v) => {
+            let (ids, v) = one(ctx, g, &v)?;
+            (ids, Values::Float(v))
+        }
     })
+}
+
+/// Loads `store` and runs `algorithm` (collective); values are gathered to worker 0.
+pub fn run(
+    ctx: &Context<'_>,
+    store: &Store,
+    algorithm: Algorithm,
+    params: &Params,
+) -> Result<Outcome> {
+    fn finish<V: morpheus_rdd::Item, E: morpheus_rdd::Item>(
+        ctx: &Context<'_>,
+        g: &Graph<V, E>,
+        algorithm: Algorithm,
+        params: &Params,
+        load_seconds: f64,
+    ) -> Result<Outcome> {
+        let t = Instant::now();
+        let c = compute(ctx, g, algorithm, params)?;
+        let compute_seconds = t.elapsed().as_secs_f64();
+        let (ids, values) = if algorithm == Algorithm::Path {
+            (Vec::new(), Values::Int(Vec::new()))
+        } else {
+            gather(ctx, g, c.values)?
+        };
+        Ok(Outcome {
+            ids,
+            values,
+            summary: c.summary,
+            load_seconds,
+            compute_seconds,
+        })
+    }
+    let t = Instant::now();
+    if needs_weights(algorithm) {
+        let g = Graph::load(ctx, store)?;
+        finish(ctx, &g, algorithm, params, t.elapsed().as_secs_f64())
+    } else {
+        let g = Graph::load_topology(ctx, store)?;
+        finish(ctx, &g, algorithm, params, t.elapsed().as_secs_f64())
+    }
 }
 
 /// Output file formats.

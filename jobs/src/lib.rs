@@ -1,7 +1,18 @@
 //! Job specs (TOML), the expression language, the runner, scheduler, job server and history.
 //!
-//! This crate is filled by the jobs issue; today it defines its error type.
+//! - [`spec`]: parsing and validating job specs, every error located before work starts.
+//! - [`expr`]: the S-expression language of filters and derived columns.
+//! - [`runner`]: running a spec on timely workers (graph steps, RDD steps over rows,
+//!   outputs written under temporary names and renamed).
+//! - [`server`]: the HTTP job server, its SQLite history and the cron scheduler.
 
 mod error;
+pub mod expr;
+pub mod jsonl;
+pub mod runner;
+pub mod server;
+pub mod spec;
 
 pub use error::{Error, Result};
+pub use runner::{run, RunOptions, RunReport};
+pub use spec::{LoadOptions, Spec, SpecError};

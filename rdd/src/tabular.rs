@@ -963,6 +963,47 @@ impl Rdd<Row> {
     }
 }
 
+/// The schema [`Rdd::read_csv`] would give `path` (a file or a directory of them), read
+/// without a context: the header and a sample of records only.
+///
+/// # Errors
+/// I/O errors; no input files.
+pub fn csv_schema(path: &Path, options: &CsvOptions) -> Result<Schema> {
+    Ok(CsvPlan::new(path, options, 1)?.schema)
+}
+
+/// The schema [`Rdd::read_parquet`] would give `path` (a file or a directory of them),
+/// from the file footers only.
+///
+/// # Errors
+/// I/O and Parquet errors; files whose schemas differ; a column of an unsupported type.
+pub fn parquet_schema(path: &Path) -> Result<Schema> {
+    let mut schema: Option<Schema> = None;
+    for p in input_files(path)? {
+        let f = File::open(&p).map_err(io_err(&p))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| job_err(&p, e))?;
+        let s = Schema::from_arrow(builder.schema()).map_err(|e| job_err(&p, e))?;
+        schema = Some(merge_schema(schema, s, &p)?);
+    }
+    Ok(schema.unwrap_or_default())
+}
+
+/// The schema [`Rdd::read_ipc`] would give `path` (a file or a directory of them).
+///
+/// # Errors
+/// I/O and Arrow errors; files whose schemas differ; a column of an unsupported type.
+pub fn ipc_schema(path: &Path) -> Result<Schema> {
+    let mut schema: Option<Schema> = None;
+    for p in input_files(path)? {
+        let f = File::open(&p).map_err(io_err(&p))?;
+        let reader =
+            arrow_ipc::reader::FileReader::try_new_buffered(f, None).map_err(|e| job_err(&p, e))?;
+        let s = Schema::from_arrow(&reader.schema()).map_err(|e| job_err(&p, e))?;
+        schema = Some(merge_schema(schema, s, &p)?);
+    }
+    Ok(schema.unwrap_or_default())
+}
+
 /// The schema shared by all input files: the same names and types (nullable if any file's
 /// column is).
 fn merge_schema(acc: Option<Schema>, s: Schema, path: &Path) -> Result<Schema> {

@@ -1,0 +1,896 @@
+//! Runs a validated [`Spec`] on timely workers: steps become graph loads, algorithm runs
+//! and RDD operations over rows; outputs are written under temporary names and renamed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use morpheus_engine::{Config, Context, Error, JobMetrics, Result, StageMetrics};
+use morpheus_graph::run::{compute, Values};
+use morpheus_graph::Graph;
+use morpheus_rdd::{CsvOptions, Item, Rdd, Row, Schema, Value};
+use morpheus_storage::Store;
+
+use crate::spec::{AggFn, Aggregate, Format, Input, JoinKind, Output, SelectItem, Spec, StepKind};
+
+/// Engine settings of a run that the spec does not fix.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Worker threads (default: the spec's `workers`).
+    pub workers: Option<usize>,
+    /// Memory budget (default: the spec's `memory_budget`).
+    pub memory_budget: Option<u64>,
+    /// Spill directory (default: the system temporary directory).
+    pub spill_dir: Option<PathBuf>,
+}
+
+/// One output as written.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Written {
+    /// The step it holds.
+    pub step: String,
+    /// Where.
+    pub path: PathBuf,
+    /// Rows written.
+    pub rows: u64,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// The first rows (at most 20), rendered as text, for reports.
+    pub preview: Vec<Vec<String>>,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct RunReport {
+    /// Engine metrics (totals and per stage; the job's steps are stages named `step NAME`).
+    pub metrics: JobMetrics,
+    /// Outputs written.
+    pub outputs: Vec<Written>,
+    /// Scalar answers of algorithms (e.g. a triangle total).
+    pub summaries: Vec<String>,
+    /// Seconds spent loading graphs.
+    pub load_seconds: f64,
+    /// Seconds spent in algorithms.
+    pub compute_seconds: f64,
+}
+
+/// The engine configuration for `spec` with `options`.
+///
+/// # Errors
+/// An invalid combination (e.g. a budget too small for the workers).
+pub fn config(spec: &Spec, options: &RunOptions) -> Result<Config> {
+    let mut c = Config::threads(options.workers.unwrap_or(spec.workers))
+        .with_memory_budget(options.memory_budget.unwrap_or(spec.memory_budget));
+    if let Some(d) = &options.spill_dir {
+        c = c.with_spill_dir(d);
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// Runs `spec` once.
+///
+/// # Errors
+/// The first failure of any step or output, naming it; outputs already renamed into place
+/// by then stay (each is complete), the failed one is not left behind.
+pub fn run(spec: &Spec, options: &RunOptions) -> Result<RunReport> {
+    let spec = Arc::new(spec.clone());
+    let config = config(&spec, options)?;
+    let job = Arc::clone(&spec);
+    let (mut results, metrics) =
+        morpheus_engine::execute(config, move |ctx| run_worker(ctx, &job))?;
+    let mut report = if results.is_empty() {
+        RunReport::default()
+    } else {
+        results.swap_remove(0)
+    };
+    report.metrics = metrics;
+    Ok(report)
+}
+
+enum LoadedGraph {
+    Topology(Graph<(), ()>),
+    Weighted(Graph<(), f64>),
+}
+
+#[derive(Clone)]
+struct Table {
+    rows: Rdd<Row>,
+    schema: Schema,
+}
+
+struct Worker<'a, 'w> {
+    ctx: &'a Context<'w>,
+    spec: &'a Spec,
+    graphs: HashMap<String, LoadedGraph>,
+    tables: HashMap<String, Table>,
+    uses: HashMap<String, usize>,
+    report: RunReport,
+}
+
+fn step_err(step: &str, e: Error) -> Error {
+    match e {
+        Error::Job(m) => Error::Job(format!("step `{step}`: {m}")),
+        other => other,
+    }
+}
+
+fn run_worker(ctx: &Context<'_>, spec: &Spec) -> Result<RunReport> {
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for s in &spec.steps {
+        for r in references(&s.kind) {
+            *uses.entry(r.to_owned()).or_default() += 1;
+        }
+    }
+    for o in &spec.outputs {
+        *uses.entry(o.step.clone()).or_default() += 1;
+    }
+    let mut w = Worker {
+        ctx,
+        spec,
+        graphs: HashMap::new(),
+        tables: HashMap::new(),
+        uses,
+        report: RunReport::default(),
+    };
+    for step in &spec.steps {
+        let t = Instant::now();
+        w.step(&step.name, &step.kind)
+            .map_err(|e| step_err(&step.name, e))?;
+        ctx.record_stage(StageMetrics {
+            name: format!("step {}", step.name),
+            seconds: t.elapsed().as_secs_f64(),
+            ..StageMetrics::default()
+        });
+    }
+    for o in &spec.outputs {
+        let t = Instant::now();
+        let written = w.output(o).map_err(|e| match e {
+            Error::Job(m) => Error::Job(format!("output {}: {m}", o.path.display())),
+            other => other,
+        })?;
+        ctx.record_stage(StageMetrics {
+            name: format!("output {}", o.step),
+            records_out: if ctx.index() == 0 { written.rows } else { 0 },
+            seconds: t.elapsed().as_secs_f64(),
+            ..StageMetrics::default()
+        });
+        w.report.outputs.push(written);
+    }
+    Ok(w.report)
+}
+
+/// The steps and inputs a step reads.
+fn references(kind: &StepKind) -> Vec<&str> {
+    match kind {
+        StepKind::Load { input } | StepKind::Read { input } => vec![input],
+        StepKind::Subgraph { graph, .. } | StepKind::Algorithm { graph, .. } => vec![graph],
+        StepKind::Join { left, right, .. } => vec![left, right],
+        StepKind::Filter { input, .. }
+        | StepKind::Select { input, .. }
+        | StepKind::Aggregate { input, .. }
+        | StepKind::Top { input, .. } => vec![input],
+    }
+}
+
+impl Worker<'_, '_> {
+    fn store(&self, input: &str) -> Result<Store> {
+        match self.spec.inputs.get(input) {
+            Some(Input::Store { path }) => {
+                Store::open_read_only(path).map_err(|e| Error::Job(e.to_string()))
+            }
+            _ => Err(Error::Job(format!("`{input}` is not a store input"))),
+        }
+    }
+
+    fn load(&mut self, name: &str, input: &str) -> Result<()> {
+        let t = Instant::now();
+        let store = self.store(input)?;
+        let g = if self.spec.weighted() {
+            LoadedGraph::Weighted(Graph::load(self.ctx, &store)?)
+        } else {
+            LoadedGraph::Topology(Graph::load_topology(self.ctx, &store)?)
+        };
+        self.report.load_seconds += t.elapsed().as_secs_f64();
+        self.graphs.insert(name.to_owned(), g);
+        Ok(())
+    }
+
+    /// The graph `name` refers to (`@input` loads a store input on first use).
+    fn graph(&mut self, name: &str) -> Result<&LoadedGraph> {
+        if !self.graphs.contains_key(name) {
+            let input = name
+                .strip_prefix('@')
+                .ok_or_else(|| Error::Job(format!("no graph `{name}`")))?
+                .to_owned();
+            self.load(name, &input)?;
+        }
+        self.graphs
+            .get(name)
+            .ok_or_else(|| Error::Job(format!("no graph `{name}`")))
+    }
+
+    /// The table `name` refers to: a step's output, or a dataset input read on first use.
+    fn table(&mut self, name: &str) -> Result<Table> {
+        if let Some(t) = self.tables.get(name) {
+            return Ok(t.clone());
+        }
+        let t = self.read(name)?;
+        self.tables.insert(name.to_owned(), t.clone());
+        Ok(t)
+    }
+
+    fn read(&self, input: &str) -> Result<Table> {
+        let Some(Input::Dataset {
+            format,
+            path,
+            schema,
+            ..
+        }) = self.spec.inputs.get(input)
+        else {
+            return Err(Error::Job(format!("no table `{input}`")));
+        };
+        let ctx = self.ctx;
+        let (schema, rows) = match format {
+            Format::Csv => Rdd::read_csv(
+                ctx,
+                path,
+                &CsvOptions::default().with_schema(schema.clone()),
+                0,
+            )?,
+            Format::Parquet => Rdd::read_parquet(ctx, path, 0)?,
+            Format::Arrow => Rdd::read_ipc(ctx, path)?,
+            Format::JsonLines => (schema.clone(), crate::jsonl::read(path, schema)?),
+        };
+        Ok(Table { rows, schema })
+    }
+
+    fn step(&mut self, name: &str, kind: &StepKind) -> Result<()> {
+        let ctx = self.ctx;
+        let table = match kind {
+            StepKind::Load { input } => return self.load(name, input),
+            StepKind::Subgraph {
+                graph,
+                vertices,
+                edges,
+            } => {
+                let v = vertices.clone();
+                let e = edges.clone();
+                let vpred = move |id: u64| {
+                    v.as_ref()
+                        .is_none_or(|p| p.matches(&[Value::Int(id as i64)]))
+                };
+                let epred = move |s: u64, d: u64, w: f64| {
+                    e.as_ref().is_none_or(|p| {
+                        p.matches(&[Value::Int(s as i64), Value::Int(d as i64), Value::Float(w)])
+                    })
+                };
+                let sub = match self.graph(graph)? {
+                    LoadedGraph::Topology(g) => LoadedGraph::Topology(g.subgraph(
+                        ctx,
+                        |id, _| vpred(id),
+                        |s, d, _| epred(s, d, 1.0),
+                    )?),
+                    LoadedGraph::Weighted(g) => LoadedGraph::Weighted(g.subgraph(
+                        ctx,
+                        |id, _| vpred(id),
+                        |s, d, w| epred(s, d, *w),
+                    )?),
+                };
+                self.graphs.insert(name.to_owned(), sub);
+                return Ok(());
+            }
+            StepKind::Algorithm {
+                graph,
+                algorithm,
+                params,
+            } => {
+                let schema = self
+                    .spec
+                    .step(name)
+                    .and_then(|s| s.schema.clone())
+                    .ok_or_else(|| Error::Job("algorithm step without a schema".into()))?;
+                let t = Instant::now();
+                let (ids, computed) = match self.graph(graph)? {
+                    LoadedGraph::Topology(g) => {
+                        (g.local_ids().to_vec(), compute(ctx, g, *algorithm, params)?)
+                    }
+                    LoadedGraph::Weighted(g) => {
+                        (g.local_ids().to_vec(), compute(ctx, g, *algorithm, params)?)
+                    }
+                };
+                self.report.compute_seconds += t.elapsed().as_secs_f64();
+                if let Some(s) = computed.summary {
+                    if ctx.index() == 0 {
+                        self.report.summaries.push(format!("{name}: {s}"));
+                    }
+                }
+                let rows = vertex_rows(&ids, &computed.values)?;
+                Table {
+                    rows: local_rdd(ctx, rows),
+                    schema,
+                }
+            }
+            StepKind::Read { input } => self.read(input)?,
+            StepKind::Join {
+                left,
+                right,
+                left_key,
+                right_key,
+                how,
+                broadcast_rows,
+            } => {
+                let l = self.table(left)?;
+                let r = self.table(right)?;
+                let schema = self
+                    .spec
+                    .step(name)
+                    .and_then(|s| s.schema.clone())
+                    .ok_or_else(|| Error::Job("join step without a schema".into()))?;
+                let rows = join(ctx, &l, &r, *left_key, *right_key, *how, *broadcast_rows)?;
+                Table { rows, schema }
+            }
+            StepKind::Filter { input, predicate } => {
+                let t = self.table(input)?;
+                let p = predicate.clone();
+                Table {
+                    rows: t.rows.filter(move |row| p.matches(row)),
+                    schema: t.schema,
+                }
+            }
+            StepKind::Select { input, items } => {
+                let t = self.table(input)?;
+                let items: Rc<Vec<SelectItem>> = Rc::new(items.clone());
+                let schema = self
+                    .spec
+                    .step(name)
+                    .and_then(|s| s.schema.clone())
+                    .ok_or_else(|| Error::Job("select step without a schema".into()))?;
+                Table {
+                    rows: t.rows.map(move |row| {
+                        items
+                            .iter()
+                            .map(|it| match it {
+                                SelectItem::Column(i) => row[*i].clone(),
+                                SelectItem::Derived(e) => e.eval(&row),
+                            })
+                            .collect()
+                    }),
+                    schema,
+                }
+            }
+            StepKind::Aggregate {
+                input,
+                group_by,
+                aggregates,
+            } => {
+                let t = self.table(input)?;
+                let schema = self
+                    .spec
+                    .step(name)
+                    .and_then(|s| s.schema.clone())
+                    .ok_or_else(|| Error::Job("aggregate step without a schema".into()))?;
+                let float: Vec<bool> = aggregates
+                    .iter()
+                    .map(|a| {
+                        a.column.is_some_and(|c| {
+                            t.schema.fields[c].data_type == morpheus_rdd::DataType::Float64
+                        })
+                    })
+                    .collect();
+                Table {
+                    rows: aggregate(ctx, &t.rows, group_by, aggregates, &float)?,
+                    schema,
+                }
+            }
+            StepKind::Top {
+                input,
+                k,
+                by,
+                descending,
+            } => {
+                let t = self.table(input)?;
+                let by = *by;
+                let top: Vec<Row> = if *descending {
+                    t.rows
+                        .map(move |r| (r[by].clone(), r))
+                        .top(ctx, *k)?
+                        .into_iter()
+                        .map(|(_, r)| r)
+                        .collect()
+                } else {
+                    // Nulls last when ascending.
+                    t.rows
+                        .map(move |r| ((r[by].is_null(), r[by].clone()), r))
+                        .take_ordered(ctx, *k)?
+                        .into_iter()
+                        .map(|(_, r)| r)
+                        .collect()
+                };
+                Table {
+                    rows: Rdd::parallelize(ctx, top, 1),
+                    schema: t.schema,
+                }
+            }
+        };
+        // A table read more than once is kept (spilling if need be) instead of recomputed.
+        let table = if self.uses.get(name).copied().unwrap_or(0) > 1 {
+            Table {
+                rows: table.rows.cache(),
+                schema: table.schema,
+            }
+        } else {
+            table
+        };
+        self.tables.insert(name.to_owned(), table);
+        Ok(())
+    }
+
+    fn output(&mut self, o: &Output) -> Result<Written> {
+        let t = self.table(&o.step)?;
+        write_table(self.ctx, &t.rows, &t.schema, o, &o.step)
+    }
+}
+
+/// Rows `id, value` of this worker's vertices.
+fn vertex_rows(ids: &[u64], values: &Values) -> Result<Vec<Row>> {
+    let id = |v: u64| -> Result<Value> {
+        i64::try_from(v)
+            .map(Value::Int)
+            .map_err(|_| Error::Job(format!("vertex id {v} does not fit a signed 64-bit column")))
+    };
+    let mut rows = Vec::with_capacity(ids.len());
+    match values {
+        Values::Float(v) => {
+            for (i, x) in ids.iter().zip(v) {
+                rows.push(vec![id(*i)?, Value::Float(*x)]);
+            }
+        }
+        Values::Int(v) => {
+            for (i, x) in ids.iter().zip(v) {
+                rows.push(vec![id(*i)?, Value::Int(*x)]);
+            }
+        }
+        Values::UInt(v) => {
+            for (i, x) in ids.iter().zip(v) {
+                rows.push(vec![id(*i)?, id(*x)?]);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A collection holding `rows` of this worker (one partition per worker).
+fn local_rdd<T: Item>(ctx: &Context<'_>, rows: Vec<T>) -> Rdd<T> {
+    let me = ctx.index();
+    let rows = Rc::new(rows);
+    Rdd::from_fn(ctx.peers(), move |p| {
+        Ok(if p == me {
+            rows.as_ref().clone()
+        } else {
+            Vec::new()
+        })
+    })
+}
+
+fn combine(
+    left: &Row,
+    left_key: usize,
+    right: Option<&Row>,
+    right_key: usize,
+    right_len: usize,
+) -> Row {
+    let mut out = Vec::with_capacity(left.len() + right_len - 1);
+    out.push(left[left_key].clone());
+    out.extend(
+        left.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != left_key)
+            .map(|(_, v)| v.clone()),
+    );
+    match right {
+        Some(r) => out.extend(
+            r.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != right_key)
+                .map(|(_, v)| v.clone()),
+        ),
+        None => out.extend(std::iter::repeat_n(Value::Null, right_len - 1)),
+    }
+    out
+}
+
+/// A right row with no left match (outer join): key, nulls for the left, the right's rest.
+fn right_only(right: &Row, right_key: usize, left_len: usize) -> Row {
+    let mut out = Vec::with_capacity(left_len + right.len() - 1);
+    out.push(right[right_key].clone());
+    out.extend(std::iter::repeat_n(Value::Null, left_len - 1));
+    out.extend(
+        right
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != right_key)
+            .map(|(_, v)| v.clone()),
+    );
+    out
+}
+
+/// Joins on one key column each. Null keys match nothing (as in SQL). A right side of at
+/// most `broadcast_rows` rows is gathered on every worker and probed in place (no shuffle
+/// of the left side); larger ones go through a shuffle join (which spills).
+fn join(
+    ctx: &Context<'_>,
+    l: &Table,
+    r: &Table,
+    left_key: usize,
+    right_key: usize,
+    how: JoinKind,
+    broadcast_rows: u64,
+) -> Result<Rdd<Row>> {
+    let (llen, rlen) = (l.schema.len(), r.schema.len());
+    let right = r.rows.cache();
+    let right_rows = right.count(ctx)?;
+    if how != JoinKind::Outer && right_rows <= broadcast_rows {
+        let mut map: HashMap<Value, Vec<Row>> = HashMap::new();
+        for row in right.collect(ctx)? {
+            if !row[right_key].is_null() {
+                map.entry(row[right_key].clone()).or_default().push(row);
+            }
+        }
+        right.unpersist(ctx);
+        let map = Rc::new(map);
+        return Ok(l.rows.flat_map(move |row| {
+            let matches = if row[left_key].is_null() {
+                None
+            } else {
+                map.get(&row[left_key])
+            };
+            match matches {
+                Some(rs) => rs
+                    .iter()
+                    .map(|r| combine(&row, left_key, Some(r), right_key, rlen))
+                    .collect::<Vec<_>>(),
+                None if how == JoinKind::Left => {
+                    vec![combine(&row, left_key, None, right_key, rlen)]
+                }
+                None => Vec::new(),
+            }
+        }));
+    }
+    let lk = l
+        .rows
+        .filter(move |r| !r[left_key].is_null())
+        .key_by(move |r| r[left_key].clone());
+    let rk = right
+        .filter(move |r| !r[right_key].is_null())
+        .key_by(move |r| r[right_key].clone());
+    let lnull = l.rows.filter(move |r| r[left_key].is_null());
+    let rows = match how {
+        JoinKind::Inner => lk
+            .join(&rk)
+            .map(move |(_, (a, b))| combine(&a, left_key, Some(&b), right_key, rlen)),
+        JoinKind::Left => lk
+            .left_outer_join(&rk)
+            .map(move |(_, (a, b))| combine(&a, left_key, b.as_ref(), right_key, rlen))
+            .union(&lnull.map(move |a| combine(&a, left_key, None, right_key, rlen))),
+        JoinKind::Outer => {
+            let rnull = right.filter(move |r| r[right_key].is_null());
+            lk.full_outer_join(&rk)
+                .map(move |(_, (a, b))| match (a, b) {
+                    (Some(a), b) => combine(&a, left_key, b.as_ref(), right_key, rlen),
+                    (None, Some(b)) => right_only(&b, right_key, llen),
+                    (None, None) => Vec::new(),
+                })
+                .union(&lnull.map(move |a| combine(&a, left_key, None, right_key, rlen)))
+                .union(&rnull.map(move |b| right_only(&b, right_key, llen)))
+        }
+    };
+    Ok(rows)
+}
+
+/// Running state of one aggregate.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+enum Acc {
+    Count(i64),
+    SumInt(Option<i64>, bool),
+    SumFloat(Option<f64>),
+    Min(Value),
+    Max(Value),
+    Mean(f64, u64),
+}
+
+impl Acc {
+    fn new(a: &Aggregate, float: bool) -> Acc {
+        match a.func {
+            AggFn::Count => Acc::Count(0),
+            AggFn::Sum if float => Acc::SumFloat(None),
+            AggFn::Sum => Acc::SumInt(None, false),
+            AggFn::Min => Acc::Min(Value::Null),
+            AggFn::Max => Acc::Max(Value::Null),
+            AggFn::Mean => Acc::Mean(0.0, 0),
+        }
+    }
+
+    fn add(&mut self, v: Option<&Value>) {
+        let Some(v) = v else {
+            // count(*): every row.
+            if let Acc::Count(n) = self {
+                *n += 1;
+            }
+            return;
+        };
+        if v.is_null() {
+            return;
+        }
+        match self {
+            Acc::Count(n) => *n += 1,
+            Acc::SumInt(s, overflow) => {
+                let x = v.as_i64().unwrap_or(0);
+                match s.unwrap_or(0).checked_add(x) {
+                    Some(t) => *s = Some(t),
+                    None => *overflow = true,
+                }
+            }
+            Acc::SumFloat(s) => *s = Some(s.unwrap_or(0.0) + v.as_f64().unwrap_or(0.0)),
+            Acc::Min(m) => {
+                if m.is_null() || v < m {
+                    *m = v.clone();
+                }
+            }
+            Acc::Max(m) => {
+                if m.is_null() || v > m {
+                    *m = v.clone();
+                }
+            }
+            Acc::Mean(s, n) => {
+                *s += v.as_f64().unwrap_or(0.0);
+                *n += 1;
+            }
+        }
+    }
+
+    fn merge(&mut self, o: Acc) {
+        match (self, o) {
+            (Acc::Count(a), Acc::Count(b)) => *a += b,
+            (Acc::SumInt(a, oa), Acc::SumInt(b, ob)) => {
+                *oa |= ob;
+                *a = match (*a, b) {
+                    (Some(x), Some(y)) => match x.checked_add(y) {
+                        Some(t) => Some(t),
+                        None => {
+                            *oa = true;
+                            Some(x)
+                        }
+                    },
+                    (x, y) => x.or(y),
+                }
+            }
+            (Acc::SumFloat(a), Acc::SumFloat(b)) => {
+                *a = match (*a, b) {
+                    (Some(x), Some(y)) => Some(x + y),
+                    (x, y) => x.or(y),
+                }
+            }
+            (Acc::Min(a), Acc::Min(b)) if a.is_null() || (!b.is_null() && b < *a) => *a = b,
+            (Acc::Max(a), Acc::Max(b)) if a.is_null() || (!b.is_null() && b > *a) => *a = b,
+            (Acc::Mean(s, n), Acc::Mean(t, m)) => {
+                *s += t;
+                *n += m;
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> Value {
+        match self {
+            Acc::Count(n) => Value::Int(n),
+            // An overflowing integer sum is null rather than wrong.
+            Acc::SumInt(_, true) => Value::Null,
+            Acc::SumInt(s, false) => s.map_or(Value::Null, Value::Int),
+            Acc::SumFloat(s) => s.map_or(Value::Null, Value::Float),
+            Acc::Min(v) | Acc::Max(v) => v,
+            Acc::Mean(_, 0) => Value::Null,
+            Acc::Mean(s, n) => Value::Float(s / n as f64),
+        }
+    }
+}
+
+fn aggregate(
+    ctx: &Context<'_>,
+    rows: &Rdd<Row>,
+    group_by: &[usize],
+    aggregates: &[Aggregate],
+    float: &[bool],
+) -> Result<Rdd<Row>> {
+    // `float[i]`: aggregate i reads a Float64 column (Int64 columns sum as integers).
+    let group: Rc<Vec<usize>> = Rc::new(group_by.to_vec());
+    let aggs: Rc<Vec<Aggregate>> = Rc::new(aggregates.to_vec());
+    let zero: Rc<Vec<Acc>> = Rc::new(
+        aggregates
+            .iter()
+            .zip(float)
+            .map(|(a, &f)| Acc::new(a, f))
+            .collect(),
+    );
+    let (g2, a2) = (Rc::clone(&group), Rc::clone(&aggs));
+    let keyed = rows.map(move |row| {
+        let key: Row = g2.iter().map(|&i| row[i].clone()).collect();
+        let mut acc = zero.as_ref().clone();
+        for (x, a) in acc.iter_mut().zip(a2.iter()) {
+            x.add(a.column.map(|c| &row[c]));
+        }
+        (key, acc)
+    });
+    let combined = keyed.combine_by_key(
+        |acc| acc,
+        |c: &mut Vec<Acc>, acc| {
+            for (x, y) in c.iter_mut().zip(acc) {
+                x.merge(y);
+            }
+        },
+        |c: &mut Vec<Acc>, acc| {
+            for (x, y) in c.iter_mut().zip(acc) {
+                x.merge(y);
+            }
+        },
+        0,
+    );
+    let out = combined.map(|(key, acc)| {
+        let mut row = key;
+        row.extend(acc.into_iter().map(Acc::finish));
+        row
+    });
+    if group.is_empty() {
+        // A global aggregate has one row even over no input.
+        let mut all = out.collect(ctx)?;
+        if all.is_empty() {
+            all.push(
+                aggs.iter()
+                    .map(|a| {
+                        if a.func == AggFn::Count {
+                            Value::Int(0)
+                        } else {
+                            Value::Null
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        return Ok(Rdd::parallelize(ctx, all, 1));
+    }
+    Ok(out)
+}
+
+/// A hidden sibling of `path` for staging.
+fn staging(path: &Path, what: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Moves `from` to `to`, replacing what is there only once `from` is complete: a file is
+/// renamed over a file atomically; anything else is renamed aside first and removed after.
+fn replace(from: &Path, to: &Path) -> Result<()> {
+    if to.is_dir() || (to.exists() && from.is_dir()) {
+        let old = staging(to, "old");
+        std::fs::rename(to, &old).map_err(io_err(to))?;
+        std::fs::rename(from, to).map_err(io_err(to))?;
+        if old.is_dir() {
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            let _ = std::fs::remove_file(&old);
+        }
+        Ok(())
+    } else {
+        std::fs::rename(from, to).map_err(io_err(to))
+    }
+}
+
+fn save(
+    ctx: &Context<'_>,
+    rows: &Rdd<Row>,
+    schema: &Schema,
+    format: Format,
+    dir: &Path,
+) -> Result<()> {
+    match format {
+        Format::Parquet => rows.save_as_parquet(ctx, dir, schema),
+        Format::Csv => rows.save_as_csv(ctx, dir, schema),
+        Format::Arrow => rows.save_as_ipc(ctx, dir, schema),
+        Format::JsonLines => Err(Error::Job("jsonl is not an output format".into())),
+    }
+}
+
+/// Writes `rows` to `o.path`: one file (gathered on worker 0) or, when partitioned, a
+/// directory of part files written by every worker. Staged under a hidden name and renamed
+/// into place when complete, so a failure leaves the previous output untouched.
+fn write_table(
+    ctx: &Context<'_>,
+    rows: &Rdd<Row>,
+    schema: &Schema,
+    o: &Output,
+    step: &str,
+) -> Result<Written> {
+    if let Some(parent) = o.path.parent() {
+        if ctx.index() == 0 {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+    }
+    ctx.all_gather("output-dir", ())?;
+    let stage = staging(&o.path, "tmp");
+    if ctx.index() == 0 && stage.exists() {
+        let _ = std::fs::remove_dir_all(&stage);
+    }
+    ctx.all_gather("output-stage", ())?;
+    let columns: Vec<String> = schema.names().map(str::to_owned).collect();
+    let render = |rows: &[Row]| -> Vec<Vec<String>> {
+        rows.iter()
+            .take(20)
+            .map(|r| r.iter().map(ToString::to_string).collect())
+            .collect()
+    };
+    let result = (|| -> Result<(u64, Vec<Vec<String>>)> {
+        if o.partitioned {
+            let cached = rows.cache();
+            let n = cached.count(ctx)?;
+            let preview = cached.take(ctx, 20)?;
+            save(ctx, &cached, schema, o.format, &stage)?;
+            cached.unpersist(ctx);
+            if ctx.index() == 0 {
+                replace(&stage, &o.path)?;
+            }
+            Ok((n, render(&preview)))
+        } else {
+            let all = rows.collect(ctx)?;
+            let n = all.len() as u64;
+            let preview = render(&all);
+            save(
+                ctx,
+                &Rdd::parallelize(ctx, all, 1),
+                schema,
+                o.format,
+                &stage,
+            )?;
+            if ctx.index() == 0 {
+                let ext = match o.format {
+                    Format::Parquet => "parquet",
+                    Format::Csv => "csv",
+                    _ => "arrow",
+                };
+                let part = stage.join(format!("part-00000.{ext}"));
+                let file = staging(&o.path, "file");
+                std::fs::rename(&part, &file).map_err(io_err(&part))?;
+                let _ = std::fs::remove_dir_all(&stage);
+                replace(&file, &o.path)?;
+            }
+            Ok((n, preview))
+        }
+    })();
+    ctx.all_gather("output-done", ())?;
+    match result {
+        Ok((rows, preview)) => Ok(Written {
+            step: step.to_owned(),
+            path: o.path.clone(),
+            rows,
+            columns,
+            preview,
+        }),
+        Err(e) => {
+            if ctx.index() == 0 {
+                let _ = std::fs::remove_dir_all(&stage);
+            }
+            Err(e)
+        }
+    }
+}

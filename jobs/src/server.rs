@@ -1,0 +1,1047 @@
+//! The job server: an HTTP JSON API (axum on tokio), durable history in SQLite, a
+//! dispatcher that runs each job as a supervised `morpheus run` child process (its own
+//! workers and memory budget; killed on cancel or timeout), and a cron scheduler.
+//!
+//! Routes (all JSON unless noted):
+//! - `POST /api/v1/jobs` — body: a TOML spec; query `set=key=value` (repeatable). 201 with
+//!   `{"id", "state"}`; a spec with a `[schedule]` registers (or replaces, by name) a
+//!   schedule instead: 201 with `{"schedule_id", "next_run"}`.
+//! - `GET /api/v1/jobs?state=&limit=&offset=` — newest first.
+//! - `GET /api/v1/jobs/{id}` — state, timings, error, metrics with per-stage figures.
+//! - `POST /api/v1/jobs/{id}/cancel`
+//! - `GET /api/v1/jobs/{id}/logs` — text.
+//! - `GET /api/v1/schedules`
+//!
+//! Every accepted job is committed to SQLite (WAL, synchronous=FULL) before the reply.
+//! On start, runs left `running` by a crash are marked failed, or queued again when the
+//! spec allows retries. Children watch the server's pid and stop when it dies.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value as Json_};
+use tokio::sync::Notify;
+
+use crate::spec::{Catchup, LoadOptions, Spec};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// State directory: `morpheus.db`, per-job directories with specs, logs and metrics.
+    pub state_dir: PathBuf,
+    /// Relative paths in specs resolve here; outputs must stay inside it.
+    pub data_root: PathBuf,
+    /// Bearer token required on every request (required off loopback).
+    pub token: Option<String>,
+    /// Jobs running at once.
+    pub max_concurrent: usize,
+    /// The `morpheus` executable that runs jobs (`morpheus run …`).
+    pub exe: PathBuf,
+}
+
+/// Seconds since the epoch.
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A failure to report over HTTP.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+type ApiResult = Result<(StatusCode, Json<Json_>), ApiError>;
+
+/// Shared server state.
+struct App {
+    config: ServerConfig,
+    db: Mutex<Connection>,
+    /// Running jobs: their cancel signals.
+    running: Mutex<HashMap<i64, Arc<Notify>>>,
+    wake: Notify,
+}
+
+impl App {
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Notify>>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn job_dir(&self, id: i64) -> PathBuf {
+        self.config.state_dir.join("jobs").join(id.to_string())
+    }
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    sets TEXT NOT NULL,
+    state TEXT NOT NULL,
+    schedule_id INTEGER,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    retries INTEGER NOT NULL,
+    backoff REAL NOT NULL,
+    timeout REAL,
+    max_concurrent INTEGER NOT NULL,
+    submitted_at REAL NOT NULL,
+    run_after REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    error TEXT,
+    metrics TEXT,
+    log_path TEXT,
+    pid INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);
+CREATE INDEX IF NOT EXISTS jobs_schedule ON jobs(schedule_id, state);
+CREATE TABLE IF NOT EXISTS stages (
+    job_id INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    records_in INTEGER NOT NULL,
+    records_out INTEGER NOT NULL,
+    shuffle_bytes INTEGER NOT NULL,
+    spilled_bytes INTEGER NOT NULL,
+    read_back_bytes INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (job_id, idx)
+);
+CREATE TABLE IF NOT EXISTS schedules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    spec TEXT NOT NULL,
+    sets TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    catchup TEXT NOT NULL,
+    max_concurrent INTEGER NOT NULL,
+    next_fire REAL,
+    last_fire REAL,
+    created_at REAL NOT NULL
+);
+";
+
+/// Opens (creating) the state database and repairs what a crash left behind: runs still
+/// marked running are failed, or queued again when retries remain.
+///
+/// # Errors
+/// SQLite errors.
+fn open_db(state_dir: &Path) -> Result<Connection, String> {
+    std::fs::create_dir_all(state_dir.join("jobs"))
+        .map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
+    let path = state_dir.join("morpheus.db");
+    let db = Connection::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    db.execute_batch(SCHEMA)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let t = now();
+    let msg = "the server stopped while this job ran";
+    db.execute(
+        "UPDATE jobs SET state = 'queued', attempt = attempt + 1, error = ?1, run_after = ?2, pid = NULL
+         WHERE state = 'running' AND attempt < retries",
+        params![format!("{msg}; retrying"), t],
+    )
+    .map_err(|e| e.to_string())?;
+    let failed = db
+        .execute(
+            "UPDATE jobs SET state = 'failed', error = ?1, finished_at = ?2, pid = NULL
+             WHERE state = 'running'",
+            params![msg, t],
+        )
+        .map_err(|e| e.to_string())?;
+    if failed > 0 {
+        tracing::warn!("{failed} job(s) were running when the server stopped: marked failed");
+    }
+    Ok(db)
+}
+
+/// Runs the server until the process is stopped.
+///
+/// # Errors
+/// A refused configuration (non-loopback without a token), the state database, or the
+/// listener.
+pub fn serve(config: ServerConfig) -> Result<(), String> {
+    if !config.listen.ip().is_loopback() && config.token.is_none() {
+        return Err(format!(
+            "refusing to listen on {} without a token: pass --token-file (or listen on \
+             127.0.0.1)",
+            config.listen
+        ));
+    }
+    std::fs::create_dir_all(&config.data_root)
+        .map_err(|e| format!("cannot create {}: {e}", config.data_root.display()))?;
+    let db = open_db(&config.state_dir)?;
+    let app = Arc::new(App {
+        config,
+        db: Mutex::new(db),
+        running: Mutex::new(HashMap::new()),
+        wake: Notify::new(),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        catch_up(&app).map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(app.config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", app.config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // The address line is the readiness signal scripts and tests wait for.
+        println!("listening on http://{addr}");
+        tracing::info!(
+            "job server on http://{addr}, state in {}",
+            app.config.state_dir.display()
+        );
+        tokio::spawn(dispatcher(Arc::clone(&app)));
+        tokio::spawn(scheduler(Arc::clone(&app)));
+        axum::serve(listener, router(app))
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/api/v1/jobs", get(list_jobs).post(submit))
+        .route("/api/v1/jobs/{id}", get(show_job))
+        .route("/api/v1/jobs/{id}/cancel", post(cancel_job))
+        .route("/api/v1/jobs/{id}/logs", get(job_logs))
+        .route("/api/v1/schedules", get(list_schedules))
+        .fallback(|| async {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "no such route (see /api/v1/jobs)".into(),
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(app)
+}
+
+fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = &app.config.token else {
+        return Ok(());
+    };
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Compare in constant time: no early exit on the first differing byte.
+    let ok = given.is_some_and(|g| {
+        g.len() == token.len()
+            && g.bytes()
+                .zip(token.bytes())
+                .fold(0u8, |a, (x, y)| a | (x ^ y))
+                == 0
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token".into(),
+        ))
+    }
+}
+
+/// `key=value` pairs from repeated `set=` query parameters.
+fn query_sets(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k != "set" {
+            continue;
+        }
+        let v = percent_decode(v)
+            .ok_or_else(|| ApiError(StatusCode::BAD_REQUEST, format!("bad query value `{v}`")))?;
+        let (key, value) = v.split_once('=').ok_or_else(|| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("set=`{v}` is not key=value"),
+            )
+        })?;
+        out.push((key.to_owned(), value.to_owned()));
+    }
+    Ok(out)
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| percent_decode(v))
+}
+
+/// Decodes `%XX` escapes and `+` (as a space).
+pub fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Percent-encodes everything but unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn load_spec(app: &App, text: &str, sets: &[(String, String)]) -> Result<Spec, ApiError> {
+    let options = LoadOptions {
+        set: sets.to_vec(),
+        base_dir: Some(app.config.data_root.clone()),
+        confine_outputs: Some(app.config.data_root.clone()),
+    };
+    Spec::parse(text, "<request>", &options)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))
+}
+
+async fn submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: String,
+) -> ApiResult {
+    authorize(&app, &headers)?;
+    let sets = query_sets(query.as_deref())?;
+    // Reading dataset schemas touches files: off the async threads.
+    let (app2, text, sets2) = (Arc::clone(&app), body.clone(), sets.clone());
+    let spec = tokio::task::spawn_blocking(move || load_spec(&app2, &text, &sets2))
+        .await
+        .map_err(internal)??;
+    let sets_json = serde_json::to_string(&sets).map_err(internal)?;
+    let t = now();
+    if let Some(s) = &spec.schedule {
+        let next = s
+            .next_after(&chrono::Utc::now())
+            .map(|d| d.timestamp_millis() as f64 / 1000.0);
+        let db = app.db();
+        db.execute(
+            "INSERT INTO schedules (name, spec, sets, cron, catchup, max_concurrent, next_fire, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, sets = excluded.sets,
+                 cron = excluded.cron, catchup = excluded.catchup,
+                 max_concurrent = excluded.max_concurrent, next_fire = excluded.next_fire",
+            params![
+                spec.name,
+                body,
+                sets_json,
+                s.cron,
+                if s.catchup == Catchup::Once { "once" } else { "skip" },
+                spec.max_concurrent as i64,
+                next,
+                t
+            ],
+        )
+        .map_err(internal)?;
+        let id: i64 = db
+            .query_row(
+                "SELECT id FROM schedules WHERE name = ?1",
+                [&spec.name],
+                |r| r.get(0),
+            )
+            .map_err(internal)?;
+        return Ok((
+            StatusCode::CREATED,
+            Json(json!({ "schedule_id": id, "name": spec.name, "cron": s.cron, "next_run": next })),
+        ));
+    }
+    let id = insert_job(&app.db(), &spec, &body, &sets_json, None).map_err(internal)?;
+    app.wake.notify_one();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "state": "queued" })),
+    ))
+}
+
+fn insert_job(
+    db: &Connection,
+    spec: &Spec,
+    text: &str,
+    sets_json: &str,
+    schedule: Option<i64>,
+) -> rusqlite::Result<i64> {
+    let t = now();
+    db.execute(
+        "INSERT INTO jobs (name, spec, sets, state, schedule_id, retries, backoff, timeout,
+             max_concurrent, submitted_at, run_after)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![
+            spec.name,
+            text,
+            sets_json,
+            schedule,
+            spec.retries,
+            spec.retry_backoff.as_secs_f64(),
+            spec.timeout.map(|d| d.as_secs_f64()),
+            spec.max_concurrent as i64,
+            t
+        ],
+    )?;
+    Ok(db.last_insert_rowid())
+}
+
+fn job_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<Json_> {
+    let started: Option<f64> = r.get("started_at")?;
+    let finished: Option<f64> = r.get("finished_at")?;
+    Ok(json!({
+        "id": r.get::<_, i64>("id")?,
+        "name": r.get::<_, String>("name")?,
+        "state": r.get::<_, String>("state")?,
+        "attempt": r.get::<_, i64>("attempt")?,
+        "schedule_id": r.get::<_, Option<i64>>("schedule_id")?,
+        "submitted_at": r.get::<_, f64>("submitted_at")?,
+        "started_at": started,
+        "finished_at": finished,
+        "duration_seconds": match (started, finished) {
+            (Some(s), Some(f)) => Some(f - s),
+            _ => None,
+        },
+        "error": r.get::<_, Option<String>>("error")?,
+    }))
+}
+
+const STATES: &[&str] = &["queued", "running", "succeeded", "failed", "cancelled"];
+
+async fn list_jobs(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
+    authorize(&app, &headers)?;
+    let q = query.as_deref();
+    let num = |name: &str, default: i64, max: i64| -> Result<i64, ApiError> {
+        match query_param(q, name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError(
+                        StatusCode::BAD_REQUEST,
+                        format!("`{name}` must be an integer from 0 to {max}, found `{v}`"),
+                    )
+                }),
+        }
+    };
+    let limit = num("limit", 100, 10_000)?;
+    let offset = num("offset", 0, i64::MAX)?;
+    let state = query_param(q, "state");
+    if let Some(s) = &state {
+        if !STATES.contains(&s.as_str()) {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "unknown state `{s}` (expected one of {})",
+                    STATES.join(", ")
+                ),
+            ));
+        }
+    }
+    let db = app.db();
+    let (jobs, total) = (|| -> rusqlite::Result<(Vec<Json_>, i64)> {
+        let mut stmt = db.prepare_cached(
+            "SELECT id, name, state, attempt, schedule_id, submitted_at, started_at, finished_at, error
+             FROM jobs WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+        )?;
+        let jobs = stmt
+            .query_map(params![state, limit, offset], job_summary)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let total: i64 = db.query_row(
+            "SELECT COUNT(*) FROM jobs WHERE (?1 IS NULL OR state = ?1)",
+            params![state],
+            |r| r.get(0),
+        )?;
+        Ok((jobs, total))
+    })()
+    .map_err(internal)?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({ "jobs": jobs, "total": total, "limit": limit, "offset": offset })),
+    ))
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("no job {id}"))
+}
+
+async fn show_job(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<i64>,
+) -> ApiResult {
+    authorize(&app, &headers)?;
+    let db = app.db();
+    let job = (|| -> rusqlite::Result<Option<Json_>> {
+        let mut stmt = db.prepare_cached("SELECT * FROM jobs WHERE id = ?1")?;
+        let Some((mut summary, metrics, spec, sets, log)) = stmt
+            .query_row([id], |r| {
+                Ok((
+                    job_summary(r)?,
+                    r.get::<_, Option<String>>("metrics")?,
+                    r.get::<_, String>("spec")?,
+                    r.get::<_, String>("sets")?,
+                    r.get::<_, Option<String>>("log_path")?,
+                ))
+            })
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut stages = db.prepare_cached(
+            "SELECT name, records_in, records_out, shuffle_bytes, spilled_bytes, read_back_bytes, seconds
+             FROM stages WHERE job_id = ?1 ORDER BY idx",
+        )?;
+        let stages = stages
+            .query_map([id], |r| {
+                Ok(json!({
+                    "name": r.get::<_, String>(0)?,
+                    "records_in": r.get::<_, i64>(1)?,
+                    "records_out": r.get::<_, i64>(2)?,
+                    "shuffle_bytes": r.get::<_, i64>(3)?,
+                    "spilled_bytes": r.get::<_, i64>(4)?,
+                    "read_back_bytes": r.get::<_, i64>(5)?,
+                    "seconds": r.get::<_, f64>(6)?,
+                }))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if let Some(obj) = summary.as_object_mut() {
+            let metrics: Json_ = metrics
+                .and_then(|m| serde_json::from_str(&m).ok())
+                .unwrap_or(Json_::Null);
+            obj.insert("spilled_bytes".into(), metrics.get("spilled_bytes").cloned().unwrap_or(Json_::Null));
+            obj.insert("outputs".into(), metrics.get("outputs").cloned().unwrap_or(json!([])));
+            obj.insert("metrics".into(), metrics);
+            obj.insert("stages".into(), Json_::Array(stages));
+            obj.insert("spec".into(), spec.into());
+            obj.insert("sets".into(), serde_json::from_str(&sets).unwrap_or(Json_::Null));
+            obj.insert("log_path".into(), log.into());
+        }
+        Ok(Some(summary))
+    })()
+    .map_err(internal)?;
+    match job {
+        Some(j) => Ok((StatusCode::OK, Json(j))),
+        None => Err(not_found(id)),
+    }
+}
+
+async fn cancel_job(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<i64>,
+) -> ApiResult {
+    authorize(&app, &headers)?;
+    let state: Option<String> = app
+        .db()
+        .query_row("SELECT state FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(internal)?;
+    match state.as_deref() {
+        None => Err(not_found(id)),
+        Some("queued") => {
+            app.db()
+                .execute(
+                    "UPDATE jobs SET state = 'cancelled', finished_at = ?2, error = 'cancelled before it started'
+                     WHERE id = ?1 AND state = 'queued'",
+                    params![id, now()],
+                )
+                .map_err(internal)?;
+            Ok((
+                StatusCode::OK,
+                Json(json!({ "id": id, "state": "cancelled" })),
+            ))
+        }
+        Some("running") => {
+            if let Some(n) = app.running().get(&id) {
+                n.notify_one();
+            }
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({ "id": id, "state": "cancelling" })),
+            ))
+        }
+        Some(other) => Err(ApiError(
+            StatusCode::CONFLICT,
+            format!("job {id} already finished ({other})"),
+        )),
+    }
+}
+
+async fn job_logs(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<i64>,
+) -> Result<Response, ApiError> {
+    authorize(&app, &headers)?;
+    let exists: Option<i64> = app
+        .db()
+        .query_row("SELECT id FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(internal)?;
+    if exists.is_none() {
+        return Err(not_found(id));
+    }
+    let path = app.job_dir(id).join("log.txt");
+    let text = match tokio::fs::read(&path).await {
+        Ok(b) => {
+            // The last MiB at most.
+            let start = b.len().saturating_sub(1 << 20);
+            String::from_utf8_lossy(&b[start..]).into_owned()
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(internal(e)),
+    };
+    Ok(([("content-type", "text/plain; charset=utf-8")], text).into_response())
+}
+
+async fn list_schedules(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult {
+    authorize(&app, &headers)?;
+    let db = app.db();
+    let list = (|| -> rusqlite::Result<Vec<Json_>> {
+        let mut stmt = db.prepare_cached(
+            "SELECT s.id, s.name, s.cron, s.catchup, s.max_concurrent, s.next_fire, s.last_fire,
+                    (SELECT COUNT(*) FROM jobs j WHERE j.schedule_id = s.id)
+             FROM schedules s ORDER BY s.id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(json!({
+                    "id": r.get::<_, i64>(0)?,
+                    "name": r.get::<_, String>(1)?,
+                    "cron": r.get::<_, String>(2)?,
+                    "catchup": r.get::<_, String>(3)?,
+                    "max_concurrent": r.get::<_, i64>(4)?,
+                    "next_run": r.get::<_, Option<f64>>(5)?,
+                    "last_run": r.get::<_, Option<f64>>(6)?,
+                    "runs": r.get::<_, i64>(7)?,
+                }))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })()
+    .map_err(internal)?;
+    Ok((StatusCode::OK, Json(json!({ "schedules": list }))))
+}
+
+/// Missed schedules on start: run once (catchup = "once") or skip; either way the next
+/// firing is computed from now.
+fn catch_up(app: &App) -> rusqlite::Result<()> {
+    let db = app.db();
+    let t = now();
+    let mut stmt = db.prepare("SELECT id, spec, sets, cron, catchup, next_fire FROM schedules")?;
+    let rows: Vec<(i64, String, String, String, String, Option<f64>)> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    drop(stmt);
+    for (id, text, sets, cron, catchup, next) in rows {
+        let missed = next.is_some_and(|n| n < t);
+        if missed && catchup == "once" {
+            let sets: Vec<(String, String)> = serde_json::from_str(&sets).unwrap_or_default();
+            match load_spec(app, &text, &sets) {
+                Ok(spec) => {
+                    let sets_json = serde_json::to_string(&sets).unwrap_or_default();
+                    insert_job(&db, &spec, &text, &sets_json, Some(id))?;
+                    tracing::info!(
+                        "schedule {id} missed a run while the server was down: running once"
+                    );
+                }
+                Err(e) => tracing::warn!("schedule {id}: spec no longer valid: {}", e.1),
+            }
+        }
+        let next = crate::spec::parse_cron(&cron)
+            .ok()
+            .and_then(|c| c.find_next_occurrence(&chrono::Utc::now(), false).ok())
+            .map(|d| d.timestamp_millis() as f64 / 1000.0);
+        db.execute(
+            "UPDATE schedules SET next_fire = ?2 WHERE id = ?1",
+            params![id, next],
+        )?;
+    }
+    Ok(())
+}
+
+/// Fires due schedules: a job per firing, unless the pipeline already has
+/// `max_concurrent` runs queued or running.
+async fn scheduler(app: Arc<App>) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let app2 = Arc::clone(&app);
+        let fired = tokio::task::spawn_blocking(move || fire_due(&app2)).await;
+        match fired {
+            Ok(Ok(n)) if n > 0 => app.wake.notify_one(),
+            Ok(Err(e)) => tracing::error!("scheduler: {e}"),
+            _ => {}
+        }
+    }
+}
+
+fn fire_due(app: &App) -> rusqlite::Result<usize> {
+    let t = now();
+    let due: Vec<(i64, String, String, String, i64)> = {
+        let db = app.db();
+        let mut stmt = db.prepare_cached(
+            "SELECT id, spec, sets, cron, max_concurrent FROM schedules
+             WHERE next_fire IS NOT NULL AND next_fire <= ?1",
+        )?;
+        let rows = stmt
+            .query_map([t], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        rows
+    };
+    let mut fired = 0;
+    for (id, text, sets_json, cron, max) in due {
+        let sets: Vec<(String, String)> = serde_json::from_str(&sets_json).unwrap_or_default();
+        let spec = load_spec(app, &text, &sets);
+        let db = app.db();
+        let next = crate::spec::parse_cron(&cron)
+            .ok()
+            .and_then(|c| c.find_next_occurrence(&chrono::Utc::now(), false).ok())
+            .map(|d| d.timestamp_millis() as f64 / 1000.0);
+        db.execute(
+            "UPDATE schedules SET next_fire = ?2, last_fire = ?3 WHERE id = ?1",
+            params![id, next, t],
+        )?;
+        let active: i64 = db.query_row(
+            "SELECT COUNT(*) FROM jobs WHERE schedule_id = ?1 AND state IN ('queued', 'running')",
+            [id],
+            |r| r.get(0),
+        )?;
+        if active >= max {
+            tracing::info!("schedule {id}: skipping a firing, {active} run(s) still active");
+            continue;
+        }
+        match spec {
+            Ok(spec) => {
+                insert_job(&db, &spec, &text, &sets_json, Some(id))?;
+                fired += 1;
+            }
+            Err(e) => tracing::warn!("schedule {id}: spec no longer valid: {}", e.1),
+        }
+    }
+    Ok(fired)
+}
+
+/// A queued job ready to start.
+struct Ready {
+    id: i64,
+    spec: String,
+    sets: Vec<(String, String)>,
+    attempt: i64,
+    retries: i64,
+    backoff: f64,
+    timeout: Option<f64>,
+}
+
+/// Starts queued jobs while fewer than `max_concurrent` run (and fewer than each
+/// pipeline's own `max_concurrent` of the same name).
+async fn dispatcher(app: Arc<App>) {
+    loop {
+        let _ = tokio::time::timeout(Duration::from_millis(200), app.wake.notified()).await;
+        loop {
+            let free = app
+                .config
+                .max_concurrent
+                .saturating_sub(app.running().len());
+            if free == 0 {
+                break;
+            }
+            let next = match pick(&app) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!("dispatcher: {e}");
+                    None
+                }
+            };
+            let Some(job) = next else { break };
+            let cancel = Arc::new(Notify::new());
+            app.running().insert(job.id, Arc::clone(&cancel));
+            tokio::spawn(supervise(Arc::clone(&app), job, cancel));
+        }
+    }
+}
+
+fn pick(app: &App) -> rusqlite::Result<Option<Ready>> {
+    let db = app.db();
+    let mut stmt = db.prepare_cached(
+        "SELECT j.id, j.spec, j.sets, j.attempt, j.retries, j.backoff, j.timeout
+         FROM jobs j WHERE j.state = 'queued' AND j.run_after <= ?1
+           AND (SELECT COUNT(*) FROM jobs r WHERE r.state = 'running' AND r.name = j.name) < j.max_concurrent
+         ORDER BY j.id LIMIT 1",
+    )?;
+    let job = stmt
+        .query_row([now()], |r| {
+            let sets: String = r.get(2)?;
+            Ok(Ready {
+                id: r.get(0)?,
+                spec: r.get(1)?,
+                sets: serde_json::from_str(&sets).unwrap_or_default(),
+                attempt: r.get(3)?,
+                retries: r.get(4)?,
+                backoff: r.get(5)?,
+                timeout: r.get(6)?,
+            })
+        })
+        .optional()?;
+    if let Some(j) = &job {
+        db.execute(
+            "UPDATE jobs SET state = 'running', started_at = ?2, finished_at = NULL WHERE id = ?1",
+            params![j.id, now()],
+        )?;
+    }
+    Ok(job)
+}
+
+/// How a child run ended.
+enum End {
+    Exited(std::process::ExitStatus),
+    TimedOut(f64),
+    Cancelled,
+    SpawnFailed(String),
+}
+
+async fn supervise(app: Arc<App>, job: Ready, cancel: Arc<Notify>) {
+    let id = job.id;
+    let end = run_child(&app, &job, &cancel).await;
+    let app2 = Arc::clone(&app);
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Err(e) = finish(&app2, &job, end) {
+            tracing::error!("job {id}: cannot record the outcome: {e}");
+        }
+    })
+    .await;
+    app.running().remove(&id);
+    app.wake.notify_one();
+}
+
+async fn run_child(app: &App, job: &Ready, cancel: &Notify) -> End {
+    let dir = app.job_dir(job.id);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return End::SpawnFailed(format!("cannot create {}: {e}", dir.display()));
+    }
+    let spec_path = dir.join("spec.toml");
+    let log_path = dir.join("log.txt");
+    let metrics_path = dir.join("metrics.json");
+    let _ = std::fs::remove_file(&metrics_path);
+    if let Err(e) = std::fs::write(&spec_path, &job.spec) {
+        return End::SpawnFailed(format!("cannot write {}: {e}", spec_path.display()));
+    }
+    let log = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+    {
+        Ok(f) => f,
+        Err(e) => return End::SpawnFailed(format!("cannot open {}: {e}", log_path.display())),
+    };
+    let log2 = match log.try_clone() {
+        Ok(f) => f,
+        Err(e) => return End::SpawnFailed(e.to_string()),
+    };
+    {
+        use std::io::Write;
+        let mut l = &log;
+        let _ = writeln!(
+            l,
+            "=== attempt {} of job {} started at {:.3}",
+            job.attempt + 1,
+            job.id,
+            now()
+        );
+    }
+    let mut cmd = tokio::process::Command::new(&app.config.exe);
+    cmd.arg("run")
+        .arg(&spec_path)
+        .arg("--metrics")
+        .arg(&metrics_path)
+        .arg("--parent-pid")
+        .arg(std::process::id().to_string())
+        .current_dir(&app.config.data_root)
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        .process_group(0)
+        .kill_on_drop(true);
+    for (k, v) in &job.sets {
+        cmd.arg("--set").arg(format!("{k}={v}"));
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return End::SpawnFailed(format!("cannot start {}: {e}", app.config.exe.display()))
+        }
+    };
+    let pid = child.id();
+    {
+        let db = app.db();
+        let _ = db.execute(
+            "UPDATE jobs SET pid = ?2, log_path = ?3 WHERE id = ?1",
+            params![job.id, pid, log_path.to_string_lossy()],
+        );
+    }
+    let limit = job.timeout.map(Duration::from_secs_f64);
+    let timer = async {
+        match limit {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        status = child.wait() => match status {
+            Ok(s) => End::Exited(s),
+            Err(e) => End::SpawnFailed(e.to_string()),
+        },
+        () = timer => {
+            let _ = child.kill().await;
+            End::TimedOut(job.timeout.unwrap_or(0.0))
+        }
+        () = cancel.notified() => {
+            let _ = child.kill().await;
+            End::Cancelled
+        }
+    }
+}
+
+/// The last non-empty line of the log that reads like an error.
+fn last_error(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .rev()
+        .find(|l| l.starts_with("error:"))
+        .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()))
+        .map(|l| l.trim().to_owned())
+}
+
+fn finish(app: &App, job: &Ready, end: End) -> rusqlite::Result<()> {
+    let dir = app.job_dir(job.id);
+    let t = now();
+    let (state, error) = match end {
+        End::Exited(s) if s.success() => ("succeeded", None),
+        End::Exited(s) => (
+            "failed",
+            Some(
+                last_error(&dir.join("log.txt"))
+                    .unwrap_or_else(|| format!("the run exited with {s}")),
+            ),
+        ),
+        End::TimedOut(secs) => ("failed", Some(format!("timed out after {secs}s"))),
+        End::Cancelled => ("cancelled", Some("cancelled".to_owned())),
+        End::SpawnFailed(e) => ("failed", Some(e)),
+    };
+    let metrics = std::fs::read_to_string(dir.join("metrics.json")).ok();
+    let mut db = app.db();
+    let tx = db.transaction()?;
+    if let Some(m) = metrics
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<Json_>(m).ok())
+    {
+        tx.execute("DELETE FROM stages WHERE job_id = ?1", [job.id])?;
+        if let Some(stages) = m.get("stages").and_then(Json_::as_array) {
+            for (i, s) in stages.iter().enumerate() {
+                let n = |k: &str| s.get(k).and_then(Json_::as_i64).unwrap_or(0);
+                tx.execute(
+                    "INSERT INTO stages VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        job.id,
+                        i as i64,
+                        s.get("name").and_then(Json_::as_str).unwrap_or(""),
+                        n("records_in"),
+                        n("records_out"),
+                        n("shuffle_bytes"),
+                        n("spilled_bytes"),
+                        n("read_back_bytes"),
+                        s.get("seconds").and_then(Json_::as_f64).unwrap_or(0.0)
+                    ],
+                )?;
+            }
+        }
+    }
+    let retry = state == "failed" && job.attempt < job.retries;
+    if retry {
+        let wait = job.backoff * 2f64.powi(job.attempt.min(16) as i32);
+        tx.execute(
+            "UPDATE jobs SET state = 'queued', attempt = attempt + 1, run_after = ?2, error = ?3,
+                 metrics = ?4, pid = NULL WHERE id = ?1",
+            params![
+                job.id,
+                t + wait,
+                error.map(|e| format!("attempt {} failed: {e}; retrying", job.attempt + 1)),
+                metrics
+            ],
+        )?;
+    } else {
+        tx.execute(
+            "UPDATE jobs SET state = ?2, finished_at = ?3, error = ?4, metrics = ?5, pid = NULL
+             WHERE id = ?1",
+            params![job.id, state, t, error, metrics],
+        )?;
+    }
+    tx.commit()
+}

@@ -1,0 +1,1793 @@
+//! Job specs: TOML files that describe inputs, steps, outputs and scheduling.
+//!
+//! ```toml
+//! name = "pagerank-join"
+//! workers = 2
+//! memory_budget = "512MiB"
+//!
+//! [vars]                      # `${name}` in any string; `--set name=value` overrides
+//! store = "demo/store"
+//! names = "demo/names.csv"
+//! out = "demo/out"
+//!
+//! [inputs.graph]
+//! store = "${store}"
+//!
+//! [inputs.names]
+//! csv = "${names}"            # or parquet = …, arrow = …, jsonl = …
+//! key = "id"
+//!
+//! [[steps]]
+//! name = "ranks"
+//! algorithm = "pagerank"      # loads `graph` (the only store input) implicitly
+//! iterations = 20
+//!
+//! [[steps]]
+//! name = "named"
+//! join = "ranks"              # left side
+//! with = "names"              # right side: a dataset input or an earlier step
+//! how = "inner"               # inner | left | outer
+//!
+//! [[steps]]
+//! name = "top"
+//! input = "named"
+//! filter = '(> rank 0.001)'
+//!
+//! [[outputs]]
+//! step = "top"
+//! path = "${out}/top.parquet"
+//! ```
+//!
+//! [`Spec::load`] parses, substitutes variables, resolves paths, reads the schemas of the
+//! dataset inputs and type-checks every step and expression, so that every error is
+//! reported (with the file, the step and the field) before any work starts.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use morpheus_graph::run::{needs_weights, Algorithm, Params};
+use morpheus_rdd::{CsvOptions, DataType, Field, Schema};
+
+use crate::expr::Expr;
+
+/// A spec error: where (file, and a path inside the spec such as `steps[2] (top).by`) and
+/// what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    /// The spec file (or `<request>` for a submitted body).
+    pub file: String,
+    /// Where in the spec: a field path, or empty for the whole file.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.location.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.location, self.message)
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// How a missed schedule (while the server was down) is handled on start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Catchup {
+    /// Run once on start if any run was missed.
+    Once,
+    /// Skip missed runs; wait for the next time.
+    Skip,
+}
+
+/// A cron schedule.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// The cron expression as written (5 fields, 6 with seconds first, or a preset such
+    /// as `@hourly`, `@daily`).
+    pub cron: String,
+    /// Parsed.
+    pub parsed: croner::Cron,
+    /// Missed runs on start.
+    pub catchup: Catchup,
+}
+
+impl Schedule {
+    /// The first firing time strictly after `after`.
+    pub fn next_after(
+        &self,
+        after: &chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.parsed.find_next_occurrence(after, false).ok()
+    }
+}
+
+/// Parses a cron expression: 5 fields (minute first), 6 (seconds first), or a preset
+/// (`@yearly`, `@monthly`, `@weekly`, `@daily`, `@hourly`).
+///
+/// # Errors
+/// The parser's reason.
+pub fn parse_cron(text: &str) -> std::result::Result<croner::Cron, String> {
+    let t = text.trim();
+    let expanded = match t {
+        "@secondly" => "* * * * * *",
+        "@minutely" => "0 * * * * *",
+        other => other,
+    };
+    let fields = expanded.split_whitespace().count();
+    let mut parser = croner::parser::CronParser::builder();
+    if fields == 6 {
+        parser = parser.seconds(croner::parser::Seconds::Required);
+    }
+    parser
+        .build()
+        .parse(expanded)
+        .map_err(|e| format!("bad cron expression `{text}`: {e}"))
+}
+
+/// File formats of dataset inputs and outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// CSV with a header line.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// Arrow IPC file format.
+    Arrow,
+    /// JSON lines: one object per line (inputs only).
+    JsonLines,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Arrow => "arrow",
+            Format::JsonLines => "jsonl",
+        }
+    }
+
+    fn from_extension(path: &Path) -> Option<Format> {
+        match path
+            .extension()?
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "csv" => Some(Format::Csv),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "arrow" | "ipc" | "feather" => Some(Format::Arrow),
+            "jsonl" | "ndjson" => Some(Format::JsonLines),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "parquet" => Ok(Format::Parquet),
+            "arrow" | "ipc" => Ok(Format::Arrow),
+            "jsonl" | "json" | "ndjson" => Ok(Format::JsonLines),
+            other => Err(format!(
+                "unknown format `{other}` (expected csv, parquet, arrow or jsonl)"
+            )),
+        }
+    }
+}
+
+/// An input of the job.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A Morpheus graph store.
+    Store {
+        /// Its directory.
+        path: PathBuf,
+    },
+    /// A tabular dataset.
+    Dataset {
+        /// Format.
+        format: Format,
+        /// File or directory.
+        path: PathBuf,
+        /// The key column (joins use it unless told otherwise).
+        key: Option<String>,
+        /// Its schema, read when the spec was loaded.
+        schema: Schema,
+    },
+}
+
+/// Join kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Rows whose key is on both sides.
+    Inner,
+    /// Every left row; right columns null where the key has no match.
+    Left,
+    /// Every row of both sides.
+    Outer,
+}
+
+/// Aggregate functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFn {
+    /// Sum of non-null values.
+    Sum,
+    /// Rows (or non-null values of a column).
+    Count,
+    /// Smallest non-null value.
+    Min,
+    /// Largest non-null value.
+    Max,
+    /// Mean of non-null values.
+    Mean,
+}
+
+/// One aggregate of an `aggregate` step.
+#[derive(Clone, Debug)]
+pub struct Aggregate {
+    /// Function.
+    pub func: AggFn,
+    /// Column index in the input (None: `count` of rows).
+    pub column: Option<usize>,
+    /// Output column name.
+    pub name: String,
+}
+
+/// One output column of a `select` step.
+#[derive(Clone, Debug)]
+pub enum SelectItem {
+    /// An input column, by index.
+    Column(usize),
+    /// A derived column.
+    Derived(Expr),
+}
+
+/// What a step does.
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    /// Loads a store input as a graph.
+    Load {
+        /// Input name.
+        input: String,
+    },
+    /// A subgraph of a graph step.
+    Subgraph {
+        /// The graph step.
+        graph: String,
+        /// Vertex predicate over `id`.
+        vertices: Option<Expr>,
+        /// Edge predicate over `src`, `dst`, `weight`.
+        edges: Option<Expr>,
+    },
+    /// Runs an algorithm on a graph step; a table `id, <column>`.
+    Algorithm {
+        /// The graph step.
+        graph: String,
+        /// Algorithm.
+        algorithm: Algorithm,
+        /// Its parameters.
+        params: Params,
+    },
+    /// Reads a dataset input as a table.
+    Read {
+        /// Input name.
+        input: String,
+    },
+    /// Joins two tables on a key column each.
+    Join {
+        /// Left table.
+        left: String,
+        /// Right table.
+        right: String,
+        /// Key column index on the left.
+        left_key: usize,
+        /// Key column index on the right.
+        right_key: usize,
+        /// Join kind.
+        how: JoinKind,
+        /// Broadcast the right side when it has at most this many rows (else shuffle both).
+        broadcast_rows: u64,
+    },
+    /// Keeps rows for which an expression is true.
+    Filter {
+        /// Input table.
+        input: String,
+        /// Predicate.
+        predicate: Expr,
+    },
+    /// Picks and derives columns.
+    Select {
+        /// Input table.
+        input: String,
+        /// Output columns.
+        items: Vec<SelectItem>,
+    },
+    /// Groups and aggregates.
+    Aggregate {
+        /// Input table.
+        input: String,
+        /// Group-by column indexes.
+        group_by: Vec<usize>,
+        /// Aggregates.
+        aggregates: Vec<Aggregate>,
+    },
+    /// The first `k` rows by a column.
+    Top {
+        /// Input table.
+        input: String,
+        /// Row count.
+        k: usize,
+        /// Column index.
+        by: usize,
+        /// Largest first (the default) or smallest first.
+        descending: bool,
+    },
+}
+
+/// A step: a name and what it does; table steps know their output schema.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Unique name.
+    pub name: String,
+    /// What it does.
+    pub kind: StepKind,
+    /// Output schema (tables), or None (graphs).
+    pub schema: Option<Schema>,
+    /// The key column of the output table, if it has one.
+    pub key: Option<String>,
+}
+
+/// What happens when an output path already exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Replace it once the new output is complete (the old one stays until then).
+    Replace,
+    /// Fail the job before any work starts.
+    Error,
+}
+
+/// A result written by the job.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// The table step written.
+    pub step: String,
+    /// Where.
+    pub path: PathBuf,
+    /// Format (from the field, else the extension).
+    pub format: Format,
+    /// Existing outputs.
+    pub overwrite: Overwrite,
+    /// One file per partition in a directory (written in parallel) instead of one file.
+    pub partitioned: bool,
+}
+
+/// A validated job spec.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// Job name.
+    pub name: String,
+    /// Where it came from (for messages).
+    pub file: String,
+    /// The spec text after `--set` overrides (what a server stores and re-runs).
+    pub source: String,
+    /// Variables after overrides.
+    pub vars: BTreeMap<String, String>,
+    /// Inputs by name.
+    pub inputs: BTreeMap<String, Input>,
+    /// Steps in order.
+    pub steps: Vec<Step>,
+    /// Outputs.
+    pub outputs: Vec<Output>,
+    /// Schedule, if any.
+    pub schedule: Option<Schedule>,
+    /// Retries after a failure.
+    pub retries: u32,
+    /// Delay before the first retry; doubled for each further one.
+    pub retry_backoff: Duration,
+    /// Time limit of a run.
+    pub timeout: Option<Duration>,
+    /// Worker threads.
+    pub workers: usize,
+    /// Memory budget in bytes.
+    pub memory_budget: u64,
+    /// Runs of this pipeline allowed at the same time (server).
+    pub max_concurrent: usize,
+}
+
+/// How [`Spec::load`] resolves things.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// `key=value` overrides of `[vars]` (and of `name`, `workers`, `memory_budget`,
+    /// `timeout`, `retries`).
+    pub set: Vec<(String, String)>,
+    /// Relative paths resolve against this directory (default: the current directory).
+    pub base_dir: Option<PathBuf>,
+    /// When set, every output path must lie inside this directory (the server's data root).
+    pub confine_outputs: Option<PathBuf>,
+}
+
+/// Parses a duration: `500ms`, `30s`, `10m`, `2h`, `1d`, or a bare number of seconds.
+///
+/// # Errors
+/// Text that is not a duration.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (examples: 500ms, 30s, 10m, 2h)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" | "mins" => value * 60.0,
+        "h" | "hour" | "hours" => value * 3600.0,
+        "d" | "day" | "days" => value * 86400.0,
+        other => return Err(format!("unknown duration unit `{other}` in `{text}`")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration `{text}` is out of range"))
+}
+
+/// Builds spec errors for one file.
+struct Ctx<'a> {
+    file: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, location: impl Into<String>, message: impl Into<String>) -> SpecError {
+        SpecError {
+            file: self.file.to_owned(),
+            location: location.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Takes fields out of a TOML table, so that what is left over can be reported as unknown.
+struct Fields<'c, 'f> {
+    ctx: &'c Ctx<'f>,
+    at: String,
+    table: toml::Table,
+}
+
+impl<'c, 'f> Fields<'c, 'f> {
+    fn new(ctx: &'c Ctx<'f>, at: impl Into<String>, value: toml::Value) -> Result<Self, SpecError> {
+        let at = at.into();
+        match value {
+            toml::Value::Table(table) => Ok(Fields { ctx, at, table }),
+            other => Err(ctx.err(at, format!("expected a table, found {}", other.type_str()))),
+        }
+    }
+
+    fn loc(&self, key: &str) -> String {
+        if self.at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.at)
+        }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.table.contains_key(key)
+    }
+
+    fn str(&mut self, key: &str) -> Result<Option<String>, SpecError> {
+        match self.table.remove(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.ctx.err(
+                self.loc(key),
+                format!("expected a string, found {}", other.type_str()),
+            )),
+        }
+    }
+
+    fn req_str(&mut self, key: &str) -> Result<String, SpecError> {
+        self.str(key)?
+            .ok_or_else(|| self.ctx.err(self.loc(key), "missing (required)"))
+    }
+
+    fn int(&mut self, key: &str) -> Result<Option<i64>, SpecError> {
+        match self.table.remove(key) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) => Ok(Some(i)),
+            // `--set` values arrive as strings.
+            Some(toml::Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+                self.ctx
+                    .err(self.loc(key), format!("expected an integer, found `{s}`"))
+            }),
+            Some(other) => Err(self.ctx.err(
+                self.loc(key),
+                format!("expected an integer, found {}", other.type_str()),
+            )),
+        }
+    }
+
+    fn uint(&mut self, key: &str) -> Result<Option<u64>, SpecError> {
+        match self.int(key)? {
+            None => Ok(None),
+            Some(i) if i >= 0 => Ok(Some(i as u64)),
+            Some(i) => Err(self
+                .ctx
+                .err(self.loc(key), format!("must not be negative, found {i}"))),
+        }
+    }
+
+    fn float(&mut self, key: &str) -> Result<Option<f64>, SpecError> {
+        match self.table.remove(key) {
+            None => Ok(None),
+            Some(toml::Value::Float(f)) => Ok(Some(f)),
+            Some(toml::Value::Integer(i)) => Ok(Some(i as f64)),
+            Some(toml::Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+                self.ctx
+                    .err(self.loc(key), format!("expected a number, found `{s}`"))
+            }),
+            Some(other) => Err(self.ctx.err(
+                self.loc(key),
+                format!("expected a number, found {}", other.type_str()),
+            )),
+        }
+    }
+
+    fn bool(&mut self, key: &str) -> Result<Option<bool>, SpecError> {
+        match self.table.remove(key) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(b)),
+            Some(toml::Value::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
+            Some(other) => Err(self.ctx.err(
+                self.loc(key),
+                format!("expected true or false, found {other}"),
+            )),
+        }
+    }
+
+    fn array(&mut self, key: &str) -> Result<Option<Vec<toml::Value>>, SpecError> {
+        match self.table.remove(key) {
+            None => Ok(None),
+            Some(toml::Value::Array(a)) => Ok(Some(a)),
+            Some(other) => Err(self.ctx.err(
+                self.loc(key),
+                format!("expected an array, found {}", other.type_str()),
+            )),
+        }
+    }
+
+    fn strings(&mut self, key: &str) -> Result<Option<Vec<String>>, SpecError> {
+        let Some(items) = self.array(key)? else {
+            return Ok(None);
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                toml::Value::String(s) => Ok(s),
+                other => Err(self.ctx.err(
+                    format!("{}[{i}]", self.loc(key)),
+                    format!("expected a string, found {}", other.type_str()),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// Fails on any field not taken.
+    fn finish(self, expected: &[&str]) -> Result<(), SpecError> {
+        if let Some(key) = self.table.keys().next() {
+            return Err(self.ctx.err(
+                self.loc(key),
+                format!("unknown field (expected one of: {})", expected.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Replaces `${name}` in every string of `value`.
+fn substitute(
+    ctx: &Ctx<'_>,
+    at: &str,
+    value: &mut toml::Value,
+    vars: &BTreeMap<String, String>,
+) -> Result<(), SpecError> {
+    match value {
+        toml::Value::String(s) if s.contains("${") => {
+            *s = expand(s, vars).map_err(|m| ctx.err(at, m))?;
+        }
+        toml::Value::Array(a) => {
+            for (i, v) in a.iter_mut().enumerate() {
+                substitute(ctx, &format!("{at}[{i}]"), v, vars)?;
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, v) in t.iter_mut() {
+                let loc = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                substitute(ctx, &loc, v, vars)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn expand(s: &str, vars: &BTreeMap<String, String>) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated `${{` in `{s}`"))?;
+        let name = &after[..end];
+        let value = vars.get(name).ok_or_else(|| {
+            let known: Vec<&str> = vars.keys().map(String::as_str).collect();
+            format!(
+                "unknown variable `${{{name}}}` (defined in [vars]: {}; or pass --set {name}=…)",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )
+        })?;
+        out.push_str(value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Lexically normalises `path` against `base` (no `..` left, no filesystem access).
+fn resolve(base: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+const TOP_FIELDS: &[&str] = &[
+    "name",
+    "vars",
+    "inputs",
+    "steps",
+    "outputs",
+    "schedule",
+    "retries",
+    "retry_backoff",
+    "timeout",
+    "workers",
+    "memory_budget",
+    "max_concurrent",
+    "incremental",
+];
+
+const STEP_KINDS: &[&str] = &[
+    "load",
+    "subgraph",
+    "algorithm",
+    "read",
+    "join",
+    "filter",
+    "select",
+    "aggregate",
+    "top",
+];
+
+impl Spec {
+    /// Reads and validates the spec in `path`.
+    ///
+    /// # Errors
+    /// Every problem, with the file, the place in the spec and the reason.
+    pub fn load(path: &Path, options: &LoadOptions) -> Result<Spec, SpecError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+            file: file.clone(),
+            location: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Spec::parse(&text, &file, options)
+    }
+
+    /// Validates spec `text`; `file` names it in messages.
+    ///
+    /// # Errors
+    /// As [`Spec::load`].
+    pub fn parse(text: &str, file: &str, options: &LoadOptions) -> Result<Spec, SpecError> {
+        let ctx = Ctx { file };
+        let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            let message = e.message().to_owned();
+            if line > 0 {
+                ctx.err(format!("line {line}, column {col}"), message)
+            } else {
+                ctx.err("", message)
+            }
+        })?;
+        // Overrides: vars, or the top-level scalars.
+        let mut vars_table = match doc.remove("vars") {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(t)) => t,
+            Some(other) => {
+                return Err(ctx.err(
+                    "vars",
+                    format!("expected a table, found {}", other.type_str()),
+                ))
+            }
+        };
+        for (k, v) in &options.set {
+            if ["name", "workers", "memory_budget", "timeout", "retries"].contains(&k.as_str()) {
+                doc.insert(k.clone(), toml::Value::String(v.clone()));
+            } else {
+                vars_table.insert(k.clone(), toml::Value::String(v.clone()));
+            }
+        }
+        let mut vars = BTreeMap::new();
+        for (k, v) in vars_table {
+            let s = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(ctx.err(
+                        format!("vars.{k}"),
+                        format!("expected a string or number, found {}", other.type_str()),
+                    ))
+                }
+            };
+            vars.insert(k, s);
+        }
+        // Variables may refer to earlier-defined ones.
+        for _ in 0..4 {
+            let snapshot = vars.clone();
+            for (k, v) in vars.iter_mut() {
+                if v.contains("${") {
+                    *v = expand(v, &snapshot).map_err(|m| ctx.err(format!("vars.{k}"), m))?;
+                }
+            }
+        }
+        let mut root = toml::Value::Table(doc);
+        substitute(&ctx, "", &mut root, &vars)?;
+        // The source a server stores: the original text plus the overrides as [vars].
+        let source = source_with_overrides(text, options);
+        let base = options
+            .base_dir
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
+        let mut top = Fields::new(&ctx, "", root)?;
+        let name = top.req_str("name")?;
+        if name.trim().is_empty() {
+            return Err(ctx.err("name", "must not be empty"));
+        }
+        let workers = top.uint("workers")?.unwrap_or(1);
+        if !(1..=1024).contains(&workers) {
+            return Err(ctx.err("workers", format!("must be 1 to 1024, found {workers}")));
+        }
+        let memory_budget = match top.table.remove("memory_budget") {
+            None => 1 << 30,
+            Some(toml::Value::String(s)) => {
+                morpheus_engine::parse_size(&s).map_err(|m| ctx.err("memory_budget", m))?
+            }
+            Some(toml::Value::Integer(i)) if i > 0 => i as u64,
+            Some(other) => {
+                return Err(ctx.err(
+                    "memory_budget",
+                    format!("expected a size such as \"512MiB\", found {other}"),
+                ))
+            }
+        };
+        let duration = |top: &mut Fields<'_, '_>,
+                        key: &str|
+         -> Result<Option<Duration>, SpecError> {
+            match top.table.remove(key) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => {
+                    parse_duration(&s).map(Some).map_err(|m| ctx.err(key, m))
+                }
+                Some(toml::Value::Integer(i)) if i >= 0 => Ok(Some(Duration::from_secs(i as u64))),
+                Some(other) => Err(ctx.err(
+                    key,
+                    format!("expected a duration such as \"30s\", found {other}"),
+                )),
+            }
+        };
+        let timeout = duration(&mut top, "timeout")?;
+        if timeout == Some(Duration::ZERO) {
+            return Err(ctx.err("timeout", "must be positive"));
+        }
+        let retry_backoff = duration(&mut top, "retry_backoff")?.unwrap_or(Duration::from_secs(1));
+        let retries = top.uint("retries")?.unwrap_or(0);
+        if retries > 100 {
+            return Err(ctx.err("retries", format!("at most 100, found {retries}")));
+        }
+        let max_concurrent = top.uint("max_concurrent")?.unwrap_or(1).max(1) as usize;
+        if top.bool("incremental")?.unwrap_or(false) {
+            return Err(ctx.err(
+                "incremental",
+                "incremental pipelines are not available yet; remove the field to run in batch",
+            ));
+        }
+        let schedule = match top.table.remove("schedule") {
+            None => None,
+            Some(v) => {
+                let mut s = Fields::new(&ctx, "schedule", v)?;
+                let cron = s.req_str("cron")?;
+                let parsed = parse_cron(&cron).map_err(|m| ctx.err("schedule.cron", m))?;
+                let catchup = match s.str("catchup")?.as_deref() {
+                    None | Some("skip") => Catchup::Skip,
+                    Some("once") => Catchup::Once,
+                    Some(other) => {
+                        return Err(ctx.err(
+                            "schedule.catchup",
+                            format!("expected \"once\" or \"skip\", found `{other}`"),
+                        ))
+                    }
+                };
+                s.finish(&["cron", "catchup"])?;
+                Some(Schedule {
+                    cron,
+                    parsed,
+                    catchup,
+                })
+            }
+        };
+        // Inputs.
+        let mut inputs = BTreeMap::new();
+        if let Some(v) = top.table.remove("inputs") {
+            let table = match v {
+                toml::Value::Table(t) => t,
+                other => {
+                    return Err(ctx.err(
+                        "inputs",
+                        format!("expected a table, found {}", other.type_str()),
+                    ))
+                }
+            };
+            for (name, v) in table {
+                let at = format!("inputs.{name}");
+                let input = parse_input(&ctx, &at, v, &base)?;
+                inputs.insert(name, input);
+            }
+        }
+        // Steps.
+        let raw_steps = top
+            .array("steps")?
+            .ok_or_else(|| ctx.err("steps", "missing: a job needs at least one [[steps]]"))?;
+        if raw_steps.is_empty() {
+            return Err(ctx.err("steps", "a job needs at least one step"));
+        }
+        let mut steps: Vec<Step> = Vec::new();
+        for (i, v) in raw_steps.into_iter().enumerate() {
+            let step = parse_step(&ctx, i, v, &inputs, &mut steps)?;
+            steps.push(step);
+        }
+        // Outputs.
+        let mut outputs = Vec::new();
+        for (i, v) in top
+            .array("outputs")?
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            let at = format!("outputs[{i}]");
+            let mut o = Fields::new(&ctx, at.clone(), v)?;
+            let step = o.req_str("step")?;
+            match steps.iter().find(|s| s.name == step) {
+                None => {
+                    return Err(ctx.err(
+                        format!("{at}.step"),
+                        format!("no step named `{step}` ({})", known_steps(&steps)),
+                    ))
+                }
+                Some(s) if s.schema.is_none() => {
+                    return Err(ctx.err(
+                        format!("{at}.step"),
+                        format!("`{step}` is a graph; outputs take table steps"),
+                    ))
+                }
+                Some(_) => {}
+            }
+            let raw_path = o.req_str("path")?;
+            let path = resolve(&base, &raw_path);
+            if let Some(root) = &options.confine_outputs {
+                let root = resolve(&base, &root.to_string_lossy());
+                if raw_path.split(['/', '\\']).any(|c| c == "..") || !path.starts_with(&root) {
+                    return Err(ctx.err(
+                        format!("{at}.path"),
+                        format!(
+                            "`{raw_path}` is outside the server's data root {} (use a path \
+                             relative to it, without `..`)",
+                            root.display()
+                        ),
+                    ));
+                }
+            }
+            let format = match o.str("format")? {
+                Some(f) => f.parse().map_err(|m| ctx.err(format!("{at}.format"), m))?,
+                None => Format::from_extension(&path).ok_or_else(|| {
+                    ctx.err(
+                        format!("{at}.format"),
+                        format!(
+                            "cannot tell the format of `{raw_path}` from its extension; set \
+                             format = \"parquet\", \"csv\" or \"arrow\""
+                        ),
+                    )
+                })?,
+            };
+            if format == Format::JsonLines {
+                return Err(ctx.err(
+                    format!("{at}.format"),
+                    "jsonl is an input format; outputs are parquet, csv or arrow",
+                ));
+            }
+            let overwrite = match o.str("overwrite")?.as_deref() {
+                None | Some("replace") => Overwrite::Replace,
+                Some("error") => Overwrite::Error,
+                Some(other) => {
+                    return Err(ctx.err(
+                        format!("{at}.overwrite"),
+                        format!("expected \"replace\" or \"error\", found `{other}`"),
+                    ))
+                }
+            };
+            if overwrite == Overwrite::Error && path.exists() {
+                return Err(ctx.err(
+                    format!("{at}.path"),
+                    format!("{} exists and overwrite = \"error\"", path.display()),
+                ));
+            }
+            let partitioned = o.bool("partitioned")?.unwrap_or(false);
+            o.finish(&["step", "path", "format", "overwrite", "partitioned"])?;
+            if outputs.iter().any(|x: &Output| x.path == path) {
+                return Err(ctx.err(
+                    format!("{at}.path"),
+                    format!("{} is written by another output too", path.display()),
+                ));
+            }
+            outputs.push(Output {
+                step,
+                path,
+                format,
+                overwrite,
+                partitioned,
+            });
+        }
+        top.finish(TOP_FIELDS)?;
+        Ok(Spec {
+            name,
+            file: file.to_owned(),
+            source,
+            vars,
+            inputs,
+            steps,
+            outputs,
+            schedule,
+            retries: retries as u32,
+            retry_backoff,
+            timeout,
+            workers: workers as usize,
+            memory_budget,
+            max_concurrent,
+        })
+    }
+
+    /// A step by name.
+    pub fn step(&self, name: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.name == name)
+    }
+
+    /// Whether graphs are loaded with edge weights (some step runs SSSP).
+    pub fn weighted(&self) -> bool {
+        self.steps.iter().any(|s| {
+            matches!(&s.kind, StepKind::Algorithm { algorithm, .. } if needs_weights(*algorithm))
+        })
+    }
+}
+
+/// The spec text with `--set` overrides appended as a `[vars]`-independent header, so a
+/// stored spec re-runs exactly as submitted.
+fn source_with_overrides(text: &str, options: &LoadOptions) -> String {
+    if options.set.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::from("# overrides given at submission: ");
+    for (k, v) in &options.set {
+        out.push_str(&format!("{k}={v:?} "));
+    }
+    out.push('\n');
+    out.push_str(text);
+    out
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn parse_input(ctx: &Ctx<'_>, at: &str, v: toml::Value, base: &Path) -> Result<Input, SpecError> {
+    let mut f = Fields::new(ctx, at, v)?;
+    if let Some(store) = f.str("store")? {
+        f.finish(&["store"])?;
+        let path = resolve(base, &store);
+        if !path.join("MANIFEST").exists() && !path.is_dir() {
+            return Err(ctx.err(
+                format!("{at}.store"),
+                format!("{} is not a Morpheus store", path.display()),
+            ));
+        }
+        return Ok(Input::Store { path });
+    }
+    let mut found: Option<(Format, String)> = None;
+    for (key, format) in [
+        ("csv", Format::Csv),
+        ("parquet", Format::Parquet),
+        ("arrow", Format::Arrow),
+        ("jsonl", Format::JsonLines),
+    ] {
+        if let Some(p) = f.str(key)? {
+            if found.is_some() {
+                return Err(ctx.err(at, "give exactly one of store, csv, parquet, arrow, jsonl"));
+            }
+            found = Some((format, p));
+        }
+    }
+    let (format, raw) = match (found, f.str("path")?) {
+        (Some(x), None) => x,
+        (None, Some(p)) => {
+            let format = match f.str("format")? {
+                Some(x) => x.parse().map_err(|m| ctx.err(format!("{at}.format"), m))?,
+                None => Format::from_extension(Path::new(&p)).ok_or_else(|| {
+                    ctx.err(
+                        format!("{at}.format"),
+                        "cannot tell the format from the extension; set format",
+                    )
+                })?,
+            };
+            (format, p)
+        }
+        (Some(_), Some(_)) => {
+            return Err(ctx.err(
+                format!("{at}.path"),
+                "give the file either as `path` or as `csv`/`parquet`/`arrow`/`jsonl`",
+            ))
+        }
+        (None, None) => {
+            return Err(ctx.err(
+                at,
+                "an input needs one of: store, csv, parquet, arrow, jsonl (or path + format)",
+            ))
+        }
+    };
+    let key = f.str("key")?;
+    f.finish(&[
+        "store", "csv", "parquet", "arrow", "jsonl", "path", "format", "key",
+    ])?;
+    let path = resolve(base, &raw);
+    let schema = match format {
+        Format::Csv => morpheus_rdd::csv_schema(&path, &CsvOptions::default()),
+        Format::Parquet => morpheus_rdd::parquet_schema(&path),
+        Format::Arrow => morpheus_rdd::ipc_schema(&path),
+        Format::JsonLines => crate::jsonl::schema(&path),
+    }
+    .map_err(|e| ctx.err(at, format!("cannot read {} dataset: {e}", format.name())))?;
+    if let Some(k) = &key {
+        if schema.index_of(k).is_none() {
+            return Err(ctx.err(
+                format!("{at}.key"),
+                format!(
+                    "no column `{k}` in {} (columns: {})",
+                    path.display(),
+                    schema.names().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(Input::Dataset {
+        format,
+        path,
+        key,
+        schema,
+    })
+}
+
+fn known_steps(steps: &[Step]) -> String {
+    if steps.is_empty() {
+        "no earlier steps".to_owned()
+    } else {
+        format!(
+            "earlier steps: {}",
+            steps
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// The default output column of an algorithm.
+pub fn default_column(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::PageRank => "rank",
+        Algorithm::Bfs => "depth",
+        Algorithm::Sssp => "distance",
+        Algorithm::Wcc | Algorithm::Scc => "component",
+        Algorithm::Cdlp => "label",
+        Algorithm::Lcc => "lcc",
+        Algorithm::Triangles => "triangles",
+        Algorithm::KCore => "core",
+        Algorithm::Degree => "degree",
+        Algorithm::Path => "path",
+    }
+}
+
+/// The value type of an algorithm's output column.
+pub fn value_type(algorithm: Algorithm) -> DataType {
+    match algorithm {
+        Algorithm::PageRank | Algorithm::Sssp | Algorithm::Lcc => DataType::Float64,
+        _ => DataType::Int64,
+    }
+}
+
+fn parse_step(
+    ctx: &Ctx<'_>,
+    i: usize,
+    v: toml::Value,
+    inputs: &BTreeMap<String, Input>,
+    steps: &mut [Step],
+) -> Result<Step, SpecError> {
+    let mut f = Fields::new(ctx, format!("steps[{i}]"), v)?;
+    let name = f.str("name")?;
+    let kinds: Vec<&str> = STEP_KINDS.iter().copied().filter(|k| f.has(k)).collect();
+    let kind = match kinds.as_slice() {
+        [k] => *k,
+        [] => {
+            return Err(ctx.err(
+                f.at.clone(),
+                format!(
+                    "a step needs one of: {} (e.g. algorithm = \"pagerank\"); found only: {}",
+                    STEP_KINDS.join(", "),
+                    f.table
+                        .keys()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
+        }
+        many => {
+            return Err(ctx.err(
+                f.at.clone(),
+                format!("a step does one thing; this one has {}", many.join(" and ")),
+            ))
+        }
+    };
+    let name = name.unwrap_or_else(|| format!("{kind}{i}"));
+    f.at = format!("steps[{i}] ({name})");
+    if steps.iter().any(|s| s.name == name) || inputs.contains_key(&name) {
+        return Err(ctx.err(
+            f.loc("name"),
+            format!("`{name}` is already the name of an input or an earlier step"),
+        ));
+    }
+    let at = f.at.clone();
+    // A table by name: an earlier table step, or a dataset input (read implicitly).
+    let table = |f: &Fields<'_, '_>,
+                 field: &str,
+                 name: &str|
+     -> Result<(Schema, Option<String>), SpecError> {
+        if let Some(s) = steps.iter().find(|s| s.name == name) {
+            return match &s.schema {
+                Some(schema) => Ok((schema.clone(), s.key.clone())),
+                None => Err(ctx.err(
+                    f.loc(field),
+                    format!("`{name}` is a graph step; this field takes a table"),
+                )),
+            };
+        }
+        match inputs.get(name) {
+            Some(Input::Dataset { schema, key, .. }) => Ok((schema.clone(), key.clone())),
+            Some(Input::Store { .. }) => Err(ctx.err(
+                f.loc(field),
+                format!("`{name}` is a store; load it (load = \"{name}\") and run an algorithm"),
+            )),
+            None => Err(ctx.err(
+                f.loc(field),
+                format!("no input or step named `{name}` ({})", known_steps(steps)),
+            )),
+        }
+    };
+    let compile = |f: &Fields<'_, '_>, field: &str, src: &str, schema: &Schema, predicate: bool| {
+        let r = if predicate {
+            Expr::compile_predicate(src, schema)
+        } else {
+            Expr::compile(src, schema)
+        };
+        r.map_err(|e| ctx.err(f.loc(field), format!("in `{src}`: {e}")))
+    };
+    let col =
+        |f: &Fields<'_, '_>, field: &str, schema: &Schema, c: &str| -> Result<usize, SpecError> {
+            schema.index_of(c).ok_or_else(|| {
+                ctx.err(
+                    f.loc(field),
+                    format!(
+                        "no column `{c}` (columns: {})",
+                        schema.names().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })
+        };
+    let (kind, schema, key, fields): (StepKind, Option<Schema>, Option<String>, &[&str]) =
+        match kind {
+            "load" => {
+                let input = f.req_str("load")?;
+                match inputs.get(&input) {
+                    Some(Input::Store { .. }) => {}
+                    _ => {
+                        return Err(
+                            ctx.err(f.loc("load"), format!("`{input}` is not a store input"))
+                        )
+                    }
+                }
+                (StepKind::Load { input }, None, None, &["name", "load"])
+            }
+            "subgraph" => {
+                let graph = graph_ref(ctx, &mut f, "subgraph", inputs, steps)?;
+                let vschema = Schema::new(vec![Field::new("id", DataType::Int64, false)]);
+                let eschema = Schema::new(vec![
+                    Field::new("src", DataType::Int64, false),
+                    Field::new("dst", DataType::Int64, false),
+                    Field::new("weight", DataType::Float64, false),
+                ]);
+                let vertices = match f.str("vertices")? {
+                    Some(src) => Some(compile(&f, "vertices", &src, &vschema, true)?),
+                    None => None,
+                };
+                let edges = match f.str("edges")? {
+                    Some(src) => Some(compile(&f, "edges", &src, &eschema, true)?),
+                    None => None,
+                };
+                (
+                    StepKind::Subgraph {
+                        graph,
+                        vertices,
+                        edges,
+                    },
+                    None,
+                    None,
+                    &["name", "subgraph", "vertices", "edges"],
+                )
+            }
+            "algorithm" => {
+                let a = f.req_str("algorithm")?;
+                let algorithm: Algorithm = a
+                    .parse()
+                    .map_err(|m: String| ctx.err(f.loc("algorithm"), m))?;
+                if algorithm == Algorithm::Path {
+                    return Err(ctx.err(
+                        f.loc("algorithm"),
+                        "path has no per-vertex output; use `morpheus algo path`",
+                    ));
+                }
+                let graph = match f.has("graph") {
+                    true => graph_ref(ctx, &mut f, "graph", inputs, steps)?,
+                    false => implicit_graph(ctx, &f, inputs, steps)?,
+                };
+                let params = Params {
+                    source: f.uint("source")?,
+                    target: None,
+                    iterations: f.uint("iterations")?.map(|n| n as usize),
+                    damping: f.float("damping")?,
+                    tolerance: f.float("tolerance")?,
+                    personalized: match f.array("personalized")? {
+                        None => Vec::new(),
+                        Some(a) => a
+                            .into_iter()
+                            .map(|v| match v {
+                                toml::Value::Integer(i) if i >= 0 => Ok(i as u64),
+                                other => Err(ctx.err(
+                                    f.loc("personalized"),
+                                    format!("expected vertex ids, found {other}"),
+                                )),
+                            })
+                            .collect::<Result<_, _>>()?,
+                    },
+                    graphx: f.bool("graphx")?.unwrap_or(false),
+                    max_depth: None,
+                    in_degree: match f.str("direction")?.as_deref() {
+                        None | Some("out") => false,
+                        Some("in") => true,
+                        Some(other) => {
+                            return Err(ctx.err(
+                                f.loc("direction"),
+                                format!("expected \"in\" or \"out\", found `{other}`"),
+                            ))
+                        }
+                    },
+                };
+                if matches!(algorithm, Algorithm::Bfs | Algorithm::Sssp) && params.source.is_none()
+                {
+                    return Err(ctx.err(
+                        f.loc("source"),
+                        format!("{algorithm} needs a source vertex"),
+                    ));
+                }
+                if let Some(d) = params.damping {
+                    if !(0.0..=1.0).contains(&d) {
+                        return Err(
+                            ctx.err(f.loc("damping"), format!("must be in [0, 1], found {d}"))
+                        );
+                    }
+                }
+                let column = f
+                    .str("column")?
+                    .unwrap_or_else(|| default_column(algorithm).to_owned());
+                if column == "id" {
+                    return Err(ctx.err(
+                        f.loc("column"),
+                        "`id` is the vertex column; pick another name",
+                    ));
+                }
+                let schema = Schema::new(vec![
+                    Field::new("id", DataType::Int64, false),
+                    Field::new(column, value_type(algorithm), false),
+                ]);
+                (
+                    StepKind::Algorithm {
+                        graph,
+                        algorithm,
+                        params,
+                    },
+                    Some(schema),
+                    Some("id".to_owned()),
+                    &[
+                        "name",
+                        "algorithm",
+                        "graph",
+                        "source",
+                        "iterations",
+                        "damping",
+                        "tolerance",
+                        "personalized",
+                        "graphx",
+                        "direction",
+                        "column",
+                    ],
+                )
+            }
+            "read" => {
+                let input = f.req_str("read")?;
+                let (schema, key) = table(&f, "read", &input)?;
+                if !matches!(inputs.get(&input), Some(Input::Dataset { .. })) {
+                    return Err(ctx.err(f.loc("read"), format!("`{input}` is not a dataset input")));
+                }
+                (
+                    StepKind::Read { input },
+                    Some(schema),
+                    key,
+                    &["name", "read"],
+                )
+            }
+            "join" => {
+                let left = f.req_str("join")?;
+                let right = f.req_str("with")?;
+                let (ls, lk) = table(&f, "join", &left)?;
+                let (rs, rk) = table(&f, "with", &right)?;
+                let on = f.str("on")?;
+                let left_on = f.str("left_on")?.or_else(|| on.clone()).or(lk.clone());
+                let right_on = f.str("right_on")?.or(on).or(rk);
+                let left_on = left_on.ok_or_else(|| {
+                    ctx.err(
+                        at.clone(),
+                        format!("`{left}` has no key column; set on = \"…\" or left_on"),
+                    )
+                })?;
+                let right_on = right_on.ok_or_else(|| {
+                    ctx.err(
+                        at.clone(),
+                        format!("`{right}` has no key column; set on = \"…\" or right_on"),
+                    )
+                })?;
+                let left_key = col(&f, "left_on", &ls, &left_on)?;
+                let right_key = col(&f, "right_on", &rs, &right_on)?;
+                let (lt, rt) = (
+                    ls.fields[left_key].data_type,
+                    rs.fields[right_key].data_type,
+                );
+                if lt != rt {
+                    return Err(ctx.err(
+                        at.clone(),
+                        format!(
+                            "join keys differ in type: `{left_on}` is {lt}, `{right_on}` is {rt}"
+                        ),
+                    ));
+                }
+                let how = match f.str("how")?.as_deref() {
+                    None | Some("inner") => JoinKind::Inner,
+                    Some("left") => JoinKind::Left,
+                    Some("outer") | Some("full") => JoinKind::Outer,
+                    Some(other) => {
+                        return Err(ctx.err(
+                            f.loc("how"),
+                            format!("expected inner, left or outer, found `{other}`"),
+                        ))
+                    }
+                };
+                let broadcast_rows = f.uint("broadcast_rows")?.unwrap_or(2_000_000);
+                let schema = join_schema(&ls, left_key, &rs, right_key, &right, how);
+                let key = Some(schema.fields[0].name.clone());
+                (
+                    StepKind::Join {
+                        left,
+                        right,
+                        left_key,
+                        right_key,
+                        how,
+                        broadcast_rows,
+                    },
+                    Some(schema),
+                    key,
+                    &[
+                        "name",
+                        "join",
+                        "with",
+                        "on",
+                        "left_on",
+                        "right_on",
+                        "how",
+                        "broadcast_rows",
+                    ],
+                )
+            }
+            "filter" => {
+                let input = f.req_str("input")?;
+                let (schema, key) = table(&f, "input", &input)?;
+                let src = f.req_str("filter")?;
+                let predicate = compile(&f, "filter", &src, &schema, true)?;
+                (
+                    StepKind::Filter { input, predicate },
+                    Some(schema),
+                    key,
+                    &["name", "input", "filter"],
+                )
+            }
+            "select" => {
+                let input = f.req_str("input")?;
+                let (schema, key) = table(&f, "input", &input)?;
+                let raw = f.array("select")?.unwrap_or_default();
+                if raw.is_empty() {
+                    return Err(ctx.err(f.loc("select"), "select at least one column"));
+                }
+                let mut items = Vec::new();
+                let mut out: Vec<Field> = Vec::new();
+                for (j, v) in raw.into_iter().enumerate() {
+                    let loc = format!("{}[{j}]", f.loc("select"));
+                    let (item, field) = match v {
+                        toml::Value::String(c) => {
+                            let k = schema.index_of(&c).ok_or_else(|| {
+                                ctx.err(
+                                    loc.clone(),
+                                    format!(
+                                        "no column `{c}` (columns: {})",
+                                        schema.names().collect::<Vec<_>>().join(", ")
+                                    ),
+                                )
+                            })?;
+                            (SelectItem::Column(k), schema.fields[k].clone())
+                        }
+                        toml::Value::Table(t) => {
+                            let mut d = Fields {
+                                ctx,
+                                at: loc.clone(),
+                                table: t,
+                            };
+                            let name = d.req_str("name")?;
+                            let src = d.req_str("expr")?;
+                            d.finish(&["name", "expr"])?;
+                            let e = Expr::compile(&src, &schema).map_err(|e| {
+                                ctx.err(format!("{loc}.expr"), format!("in `{src}`: {e}"))
+                            })?;
+                            let ty = e.data_type().ok_or_else(|| {
+                            ctx.err(format!("{loc}.expr"), "the expression is always null; give it a type, e.g. (int null)")
+                        })?;
+                            let field = Field::new(name, ty, e.nullable());
+                            (SelectItem::Derived(e), field)
+                        }
+                        other => {
+                            return Err(ctx.err(
+                                loc,
+                                format!(
+                                    "expected a column name or {{ name, expr }}, found {other}"
+                                ),
+                            ))
+                        }
+                    };
+                    if out.iter().any(|x| x.name == field.name) {
+                        return Err(
+                            ctx.err(loc, format!("column `{}` is selected twice", field.name))
+                        );
+                    }
+                    items.push(item);
+                    out.push(field);
+                }
+                let key = key.filter(|k| out.iter().any(|x| &x.name == k));
+                (
+                    StepKind::Select { input, items },
+                    Some(Schema::new(out)),
+                    key,
+                    &["name", "input", "select"],
+                )
+            }
+            "aggregate" => {
+                let input = f.req_str("input")?;
+                let (schema, _) = table(&f, "input", &input)?;
+                let group = f.strings("group_by")?.unwrap_or_default();
+                let mut group_by = Vec::new();
+                let mut out = Vec::new();
+                for g in &group {
+                    let k = col(&f, "group_by", &schema, g)?;
+                    group_by.push(k);
+                    out.push(schema.fields[k].clone());
+                }
+                let raw = f.array("aggregate")?.unwrap_or_default();
+                if raw.is_empty() {
+                    return Err(ctx.err(
+                    f.loc("aggregate"),
+                    "list at least one aggregate, e.g. aggregate = [{ fn = \"count\", as = \"n\" }]",
+                ));
+                }
+                let mut aggregates = Vec::new();
+                for (j, v) in raw.into_iter().enumerate() {
+                    let loc = format!("{}[{j}]", f.loc("aggregate"));
+                    let mut a = Fields::new(ctx, loc.clone(), v)?;
+                    let func = match a.req_str("fn")?.as_str() {
+                        "sum" => AggFn::Sum,
+                        "count" => AggFn::Count,
+                        "min" => AggFn::Min,
+                        "max" => AggFn::Max,
+                        "mean" | "avg" => AggFn::Mean,
+                        other => {
+                            return Err(ctx.err(
+                                format!("{loc}.fn"),
+                                format!(
+                                "unknown aggregate `{other}` (expected sum, count, min, max, mean)"
+                            ),
+                            ))
+                        }
+                    };
+                    let column = match a.str("column")? {
+                        None if func == AggFn::Count => None,
+                        None => {
+                            return Err(ctx.err(
+                                format!("{loc}.column"),
+                                "missing (required except for count)",
+                            ))
+                        }
+                        Some(c) => Some(col(&a, "column", &schema, &c)?),
+                    };
+                    let ty = match (func, column.map(|c| schema.fields[c].data_type)) {
+                        (AggFn::Count, _) => DataType::Int64,
+                        (AggFn::Mean, Some(DataType::Int64 | DataType::Float64)) => {
+                            DataType::Float64
+                        }
+                        (AggFn::Sum, Some(t @ (DataType::Int64 | DataType::Float64))) => t,
+                        (AggFn::Min | AggFn::Max, Some(t)) => t,
+                        (_, Some(t)) => {
+                            return Err(ctx.err(
+                                format!("{loc}.column"),
+                                format!("cannot {func:?} a {t} column", func = func).to_lowercase(),
+                            ))
+                        }
+                        (_, None) => DataType::Int64,
+                    };
+                    let name = match a.str("as")? {
+                        Some(n) => n,
+                        None => match column {
+                            Some(c) => format!(
+                                "{}_{}",
+                                format!("{func:?}").to_lowercase(),
+                                schema.fields[c].name
+                            ),
+                            None => "count".to_owned(),
+                        },
+                    };
+                    a.finish(&["fn", "column", "as"])?;
+                    if out.iter().any(|x: &Field| x.name == name) {
+                        return Err(ctx.err(
+                            loc,
+                            format!("column `{name}` appears twice; rename it with `as`"),
+                        ));
+                    }
+                    out.push(Field::new(name.clone(), ty, func != AggFn::Count));
+                    aggregates.push(Aggregate { func, column, name });
+                }
+                let key = (group.len() == 1).then(|| group[0].clone());
+                (
+                    StepKind::Aggregate {
+                        input,
+                        group_by,
+                        aggregates,
+                    },
+                    Some(Schema::new(out)),
+                    key,
+                    &["name", "input", "aggregate", "group_by"],
+                )
+            }
+            "top" => {
+                let input = f.req_str("input")?;
+                let (schema, key) = table(&f, "input", &input)?;
+                let k = f.uint("top")?.unwrap_or(0);
+                if k == 0 || k > 10_000_000 {
+                    return Err(ctx.err(f.loc("top"), format!("must be 1 to 10000000, found {k}")));
+                }
+                let by_name = f.req_str("by")?;
+                let by = col(&f, "by", &schema, &by_name)?;
+                let descending = match f.str("order")?.as_deref() {
+                    None | Some("desc") => true,
+                    Some("asc") => false,
+                    Some(other) => {
+                        return Err(ctx.err(
+                            f.loc("order"),
+                            format!("expected \"desc\" or \"asc\", found `{other}`"),
+                        ))
+                    }
+                };
+                (
+                    StepKind::Top {
+                        input,
+                        k: k as usize,
+                        by,
+                        descending,
+                    },
+                    Some(schema),
+                    key,
+                    &["name", "input", "top", "by", "order"],
+                )
+            }
+            _ => unreachable!("kinds come from STEP_KINDS"),
+        };
+    f.finish(fields)?;
+    Ok(Step {
+        name,
+        kind,
+        schema,
+        key,
+    })
+}
+
+/// The graph a field names: a graph step, or a store input (loaded implicitly: the caller
+/// adds a load step).
+fn graph_ref(
+    ctx: &Ctx<'_>,
+    f: &mut Fields<'_, '_>,
+    field: &str,
+    inputs: &BTreeMap<String, Input>,
+    steps: &[Step],
+) -> Result<String, SpecError> {
+    let name = f.req_str(field)?;
+    if let Some(s) = steps.iter().find(|s| s.name == name) {
+        if s.schema.is_some() {
+            return Err(ctx.err(
+                f.loc(field),
+                format!("`{name}` is a table step, not a graph"),
+            ));
+        }
+        return Ok(name);
+    }
+    match inputs.get(&name) {
+        Some(Input::Store { .. }) => Ok(format!("@{name}")),
+        Some(Input::Dataset { .. }) => Err(ctx.err(
+            f.loc(field),
+            format!("`{name}` is a dataset; graphs come from store inputs"),
+        )),
+        None => Err(ctx.err(
+            f.loc(field),
+            format!(
+                "no graph step or store input named `{name}` ({})",
+                known_steps(steps)
+            ),
+        )),
+    }
+}
+
+/// The graph of an algorithm step without a `graph` field: the latest graph step, else the
+/// only store input.
+fn implicit_graph(
+    ctx: &Ctx<'_>,
+    f: &Fields<'_, '_>,
+    inputs: &BTreeMap<String, Input>,
+    steps: &[Step],
+) -> Result<String, SpecError> {
+    if let Some(s) = steps.iter().rev().find(|s| s.schema.is_none()) {
+        return Ok(s.name.clone());
+    }
+    let stores: Vec<&String> = inputs
+        .iter()
+        .filter(|(_, i)| matches!(i, Input::Store { .. }))
+        .map(|(n, _)| n)
+        .collect();
+    match stores.as_slice() {
+        [one] => Ok(format!("@{one}")),
+        [] => Err(ctx.err(f.at.clone(), "no store input to run the algorithm on")),
+        _ => Err(ctx.err(
+            f.loc("graph"),
+            "several store inputs: name the one to use with graph = \"…\"",
+        )),
+    }
+}
+
+/// Output schema of a join: the key, the left's other columns, the right's other columns
+/// (renamed `<right>_<column>` when the left has the name already).
+pub fn join_schema(
+    left: &Schema,
+    left_key: usize,
+    right: &Schema,
+    right_key: usize,
+    right_name: &str,
+    how: JoinKind,
+) -> Schema {
+    let mut out = Vec::with_capacity(left.len() + right.len() - 1);
+    let k = &left.fields[left_key];
+    out.push(Field::new(
+        k.name.clone(),
+        k.data_type,
+        k.nullable || right.fields[right_key].nullable,
+    ));
+    for (i, f) in left.fields.iter().enumerate() {
+        if i != left_key {
+            out.push(Field::new(
+                f.name.clone(),
+                f.data_type,
+                f.nullable || how == JoinKind::Outer,
+            ));
+        }
+    }
+    let taken: HashSet<String> = out.iter().map(|f| f.name.clone()).collect();
+    for (i, f) in right.fields.iter().enumerate() {
+        if i != right_key {
+            let name = if taken.contains(&f.name) {
+                format!("{right_name}_{}", f.name)
+            } else {
+                f.name.clone()
+            };
+            out.push(Field::new(
+                name,
+                f.data_type,
+                f.nullable || how != JoinKind::Inner,
+            ));
+        }
+    }
+    Schema::new(out)
+}
