@@ -1,0 +1,451 @@
+//! The job server end to end: a real `morpheus serve` on a free loopback port, driven
+//! over HTTP and through the `morpheus submit` / `morpheus jobs` client.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn morpheus(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_morpheus"))
+        .args(args)
+        .env("CI", "true")
+        .output()
+        .expect("binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = morpheus(args);
+    assert!(
+        out.status.success(),
+        "morpheus {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A data root with a store (RMAT scale 8) and a names CSV, and a state directory.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        fs::create_dir_all(&data).unwrap();
+        let edges = data.join("g.txt");
+        ok(&["generate", "rmat", "--scale", "8", "--out", s(&edges)]);
+        ok(&["import", "--store", s(&data.join("store")), s(&edges)]);
+        let mut names = String::from("id,name,country\n");
+        for i in 0..256 {
+            names.push_str(&format!("{i},user{i},{}\n", ["NZ", "AU", "US"][i % 3]));
+        }
+        fs::write(data.join("names.csv"), names).unwrap();
+        Setup { dir }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(setup: &Setup, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_morpheus"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--state",
+                s(&setup.state()),
+                "--data-root",
+                s(&setup.data()),
+            ])
+            .args(extra)
+            .env("CI", "true")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line `{line}`"))
+            .to_owned();
+        Server { child, url }
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    /// (status, body) of a request.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> (u16, String) {
+        let url = format!("{}{path}", self.url);
+        let agent = Self::agent();
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut r = match method {
+            "POST" => {
+                let mut req = agent.post(&url);
+                if let Some(a) = &auth {
+                    req = req.header("authorization", a);
+                }
+                req.send(body.unwrap_or("").to_owned()).unwrap()
+            }
+            _ => {
+                let mut req = agent.get(&url);
+                if let Some(a) = &auth {
+                    req = req.header("authorization", a);
+                }
+                req.call().unwrap()
+            }
+        };
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let (status, body) = self.request("GET", path, None, None);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Polls a job until `done(state)` or the deadline.
+    fn wait_for(&self, id: i64, done: impl Fn(&str) -> bool, secs: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let job = self.get(&format!("/api/v1/jobs/{id}"));
+            if done(job["state"].as_str().unwrap()) {
+                return job;
+            }
+            assert!(Instant::now() < deadline, "job {id} stuck: {job}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const JOB: &str = r#"
+name = "pr-top"
+workers = 2
+[vars]
+out = "out"
+iterations = "20"
+[inputs.g]
+store = "store"
+[inputs.names]
+csv = "names.csv"
+key = "id"
+[[steps]]
+name = "ranks"
+algorithm = "pagerank"
+iterations = "${iterations}"
+[[steps]]
+name = "named"
+join = "ranks"
+with = "names"
+[[steps]]
+name = "nz"
+input = "named"
+filter = '(= country "NZ")'
+[[steps]]
+name = "top"
+input = "nz"
+top = 10
+by = "rank"
+[[outputs]]
+step = "top"
+path = "${out}/top.parquet"
+"#;
+
+#[test]
+fn submitted_jobs_run_and_report_state_metrics_and_logs() {
+    let setup = Setup::new();
+    let server = Server::start(&setup, &[]);
+    let spec = setup.dir.path().join("job.toml");
+    fs::write(&spec, JOB).unwrap();
+    let out = ok(&[
+        "submit",
+        s(&spec),
+        "--set",
+        "out=results",
+        "--server",
+        &server.url,
+    ]);
+    let id: i64 = out
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not an id: `{out}`"));
+    let job = server.wait_for(id, |s| s == "succeeded" || s == "failed", 120);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["name"], "pr-top");
+    assert!(job["duration_seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(job["spilled_bytes"], 0);
+    let outputs = job["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 1);
+    assert_eq!(outputs[0]["rows"], 10);
+    let path = PathBuf::from(outputs[0]["path"].as_str().unwrap());
+    assert_eq!(path, setup.data().join("results/top.parquet"));
+    assert!(path.is_file());
+    let stages = job["stages"].as_array().unwrap();
+    assert!(
+        stages.iter().any(|s| s["name"] == "step ranks"),
+        "{stages:?}"
+    );
+    assert!(stages
+        .iter()
+        .any(|s| s["name"] == "output top" && s["records_out"] == 10));
+    // The list, the CLI client and the log.
+    let list = server.get("/api/v1/jobs");
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["jobs"][0]["id"], id);
+    let listed = ok(&["jobs", "list", "--server", &server.url]);
+    assert!(
+        listed.contains("pr-top") && listed.contains("succeeded"),
+        "{listed}"
+    );
+    let shown = ok(&["jobs", "show", &id.to_string(), "--server", &server.url]);
+    assert!(shown.contains("10 rows of `top`"), "{shown}");
+    let shown: Value = serde_json::from_str(&ok(&[
+        "jobs",
+        "show",
+        &id.to_string(),
+        "--json",
+        "--server",
+        &server.url,
+    ]))
+    .unwrap();
+    assert_eq!(shown["id"], id);
+    let logs = ok(&["jobs", "logs", &id.to_string(), "--server", &server.url]);
+    assert!(logs.contains("wrote 10 rows of `top`"), "{logs}");
+    // Cancelling a finished job is a conflict; a queued one is cancelled.
+    let (status, _) = server.request("POST", &format!("/api/v1/jobs/{id}/cancel"), None, None);
+    assert_eq!(status, 409);
+}
+
+#[test]
+fn bad_requests_get_4xx_with_a_reason() {
+    let setup = Setup::new();
+    let server = Server::start(&setup, &[]);
+    let cases: Vec<(&str, &str, Option<String>, u16, &str)> = vec![
+        (
+            "POST",
+            "/api/v1/jobs",
+            Some("name = \"x\n".into()),
+            400,
+            "line 1",
+        ),
+        (
+            "POST",
+            "/api/v1/jobs",
+            Some("name = \"x\"\n[[steps]]\nalgorithm = \"nope\"\n".into()),
+            400,
+            "unknown algorithm",
+        ),
+        (
+            "POST",
+            "/api/v1/jobs",
+            Some(JOB.replace("${out}/top.parquet", "../../escape.parquet")),
+            400,
+            "outside the server's data root",
+        ),
+        (
+            "POST",
+            "/api/v1/jobs?set=novalue",
+            Some(JOB.to_owned()),
+            400,
+            "not key=value",
+        ),
+        ("POST", "/api/v1/jobs", Some("x".repeat(2 << 20)), 413, ""),
+        ("GET", "/api/v1/jobs/12345", None, 404, "no job 12345"),
+        ("GET", "/api/v1/jobs/abc", None, 400, ""),
+        (
+            "GET",
+            "/api/v1/jobs?state=bogus",
+            None,
+            400,
+            "unknown state",
+        ),
+        ("GET", "/api/v1/jobs?limit=-4", None, 400, "limit"),
+        ("GET", "/api/v1/nothing", None, 404, "no such route"),
+        ("POST", "/api/v1/jobs/7/cancel", None, 404, "no job 7"),
+        ("GET", "/api/v1/jobs/9/logs", None, 404, "no job 9"),
+    ];
+    for (method, path, body, status, text) in cases {
+        let (got, reply) = server.request(method, path, body.as_deref(), None);
+        assert_eq!(got, status, "{method} {path}: {reply}");
+        assert!(reply.contains(text), "{method} {path}: {reply}");
+    }
+    // The client prints the server's reason and exits 1.
+    let bad = setup.dir.path().join("bad.toml");
+    fs::write(
+        &bad,
+        "name = \"x\"\n[[steps]]\nfilter = '(> a'\ninput = \"names\"\n",
+    )
+    .unwrap();
+    let out = morpheus(&["submit", s(&bad), "--server", &server.url]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("steps[0]") && err.contains("400"), "{err}");
+    server.kill();
+
+    // With a token, requests without it are refused; off loopback, a token is required.
+    let token = setup.dir.path().join("token");
+    fs::write(&token, "s3cret\n").unwrap();
+    let server = Server::start(&setup, &["--token-file", s(&token)]);
+    assert_eq!(server.request("GET", "/api/v1/jobs", None, None).0, 401);
+    assert_eq!(
+        server.request("GET", "/api/v1/jobs", None, Some("wrong")).0,
+        401
+    );
+    assert_eq!(
+        server
+            .request("GET", "/api/v1/jobs", None, Some("s3cret"))
+            .0,
+        200
+    );
+    let listed = ok(&[
+        "jobs",
+        "list",
+        "--server",
+        &server.url,
+        "--token-file",
+        s(&token),
+    ]);
+    assert!(listed.contains("state"), "{listed}");
+    let out = morpheus(&[
+        "serve",
+        "--listen",
+        "0.0.0.0:0",
+        "--state",
+        s(&setup.state()),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without a token"));
+}
+
+#[test]
+fn a_schedule_firing_every_second_runs_at_least_twice() {
+    let setup = Setup::new();
+    let server = Server::start(&setup, &[]);
+    let spec = JOB.replace("name = \"pr-top\"", "name = \"every-second\"")
+        + "\n[schedule]\ncron = \"* * * * * *\"\n";
+    let (status, body) = server.request("POST", "/api/v1/jobs?set=out%3Dsched", Some(&spec), None);
+    assert_eq!(status, 201, "{body}");
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    let schedule = reply["schedule_id"].as_i64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = server.get("/api/v1/jobs?state=succeeded");
+        let runs = list["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["schedule_id"] == schedule)
+            .count();
+        if runs >= 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {runs} scheduled runs: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let schedules = server.get("/api/v1/schedules");
+    assert_eq!(schedules["schedules"][0]["name"], "every-second");
+    assert!(schedules["schedules"][0]["runs"].as_i64().unwrap() >= 2);
+    assert!(setup.data().join("sched/top.parquet").is_file());
+}
+
+#[test]
+fn a_killed_server_restarts_with_history_and_the_interrupted_run_failed() {
+    let setup = Setup::new();
+    let server = Server::start(&setup, &[]);
+    let spec = setup.dir.path().join("job.toml");
+    fs::write(&spec, JOB).unwrap();
+    let first: i64 = ok(&["submit", s(&spec), "--server", &server.url])
+        .trim()
+        .parse()
+        .unwrap();
+    server.wait_for(first, |s| s == "succeeded", 120);
+    // A run that takes minutes: PageRank for ten million iterations.
+    let long: i64 = ok(&[
+        "submit",
+        s(&spec),
+        "--set",
+        "iterations=10000000",
+        "--server",
+        &server.url,
+    ])
+    .trim()
+    .parse()
+    .unwrap();
+    let running = server.wait_for(long, |s| s == "running", 60);
+    assert_eq!(running["state"], "running");
+    std::thread::sleep(Duration::from_millis(300));
+    server.kill(); // SIGKILL
+    let server = Server::start(&setup, &[]);
+    let job = server.get(&format!("/api/v1/jobs/{long}"));
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["error"].as_str().unwrap().contains("server stopped"),
+        "{job}"
+    );
+    let done = server.get(&format!("/api/v1/jobs/{first}"));
+    assert_eq!(done["state"], "succeeded");
+    assert_eq!(server.get("/api/v1/jobs")["total"], 2);
+    // The orphaned run noticed and stopped.
+    let log = setup.state().join(format!("jobs/{long}/log.txt"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("exited; stopping")
+    {
+        assert!(Instant::now() < deadline, "the orphaned run is still going");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
