@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use morpheus::prelude::*;
 use morpheus::size::parse_size;
 
+mod demo;
 mod graph_cmd;
 mod job_cmd;
 mod server_cmd;
@@ -31,8 +32,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Generate a small RMAT graph, import it into a store and print its statistics.
-    Demo(DemoArgs),
+    /// Generate a graph and a dataset, import, run PageRank and WCC joined with the dataset.
+    Demo(demo::DemoArgs),
     /// Import graph files into a store (created when it does not exist) as one transaction.
     Import(ImportArgs),
     /// Write a deterministic synthetic graph as a text edge list.
@@ -163,16 +164,6 @@ struct DegreesArgs {
     direction: String,
     #[command(flatten)]
     job: JobArgs,
-}
-
-#[derive(Args, Debug)]
-struct DemoArgs {
-    /// Directory for the demo's files (default: a temporary directory, removed afterwards).
-    #[arg(long)]
-    dir: Option<PathBuf>,
-    /// RMAT scale of the demo graph (2^scale vertices, 16 edges each).
-    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(4..=24))]
-    scale: u32,
 }
 
 #[derive(Args, Debug)]
@@ -377,7 +368,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let quiet = cli.quiet;
     match cli.command {
-        Command::Demo(a) => demo(a, quiet),
+        Command::Demo(a) => demo::demo(&a, quiet),
         Command::Import(a) => import_cmd(a, quiet),
         Command::Generate(a) => generate_cmd(a, quiet),
         Command::Store(StoreCommand::Stats(a)) => stats_cmd(&a),
@@ -610,86 +601,6 @@ fn changes_cmd(a: &ChangesArgs) -> Result<ExitCode> {
         out.flush()?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn demo(a: DemoArgs, quiet: bool) -> Result<ExitCode> {
-    let temp;
-    let dir = match &a.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            temp = tempfile::tempdir().context("cannot create a temporary directory")?;
-            temp.path().to_owned()
-        }
-    };
-    let graph = dir.join(format!("rmat-{}.txt", a.scale));
-    let store_dir = dir.join("store");
-    if store_dir.exists() {
-        std::fs::remove_dir_all(&store_dir)
-            .with_context(|| format!("cannot remove old {}", store_dir.display()))?;
-    }
-    let gen = GenerateOptions {
-        weighted: true,
-        ..GenerateOptions::rmat(a.scale)
-    };
-    let t = Instant::now();
-    let n = morpheus_storage::generate::write_edge_list(&gen, &graph)?;
-    println!(
-        "generated RMAT scale {} ({} edges) in {:.2}s: {}",
-        a.scale,
-        n,
-        t.elapsed().as_secs_f64(),
-        graph.display()
-    );
-    let mut options = ImportOptions::default();
-    options.weighted = true;
-    let t = Instant::now();
-    let report = import(
-        &store_dir,
-        std::slice::from_ref(&graph),
-        &options,
-        &Bar::new(quiet),
-    )?;
-    let secs = t.elapsed().as_secs_f64();
-    println!(
-        "imported {} edges in {:.2}s ({:.1}M edges/s)",
-        report.edges,
-        secs,
-        report.edges as f64 / secs / 1e6
-    );
-    let store = Store::open_read_only(&store_dir)?;
-    let t = Instant::now();
-    let mut scanned = 0u64;
-    let mut weight_sum = 0.0;
-    for s in 0..store.shard_count() {
-        scanned += store.scan_edges(s, |_, _, w| weight_sum += w)?;
-    }
-    println!(
-        "scanned {} edges back in {:.3}s (total weight {:.1})",
-        scanned,
-        t.elapsed().as_secs_f64(),
-        weight_sum
-    );
-    println!();
-    print_stats(&store_dir, &store.stats());
-    drop(store);
-    let report = verify(&store_dir)?;
-    println!(
-        "verify         {} records checked, {} problems",
-        report.records,
-        report.problems.len()
-    );
-    match &a.dir {
-        Some(_) => println!("\nfiles kept in {}", dir.display()),
-        None => println!("\n(temporary files removed; pass --dir DIR to keep the store)"),
-    }
-    Ok(if report.is_clean() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 fn wordcount_cmd(a: &WordcountArgs) -> Result<ExitCode> {

@@ -383,10 +383,36 @@ fn import_killed_with_sigkill_leaves_the_pre_import_store() {
 fn demo_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let out = ok(&["demo", "--scale", "8", "--dir", s(dir.path())]);
-    assert!(
-        out.contains("vertices") && out.contains("0 problems"),
-        "{out}"
-    );
+    for name in ["top-people", "largest-components", "by-country"] {
+        let file = dir.path().join(format!("out/{name}.parquet"));
+        assert!(file.is_file(), "{name}: {out}");
+        assert!(out.contains(&format!("-> {}", file.display())), "{out}");
+    }
+    assert!(out.contains("top_people (10 rows)"), "{out}");
+    // The example specs validate and run against the demo's files.
+    let set = |k: &str, p: &str| format!("{k}={}", dir.path().join(p).display());
+    let sets = [
+        set("store", "store"),
+        set("names", "names.csv"),
+        set("out", "ex"),
+    ];
+    for spec in [
+        "examples/jobs/pagerank-join.toml",
+        "examples/jobs/scheduled.toml",
+    ] {
+        let mut args = vec!["validate", spec];
+        for s in &sets {
+            args.extend(["--set", s.as_str()]);
+        }
+        ok(&args);
+    }
+    let mut args = vec!["run", "examples/jobs/pagerank-join.toml"];
+    for s in &sets {
+        args.extend(["--set", s.as_str()]);
+    }
+    let run = ok(&args);
+    assert!(run.contains("wrote 10 rows of `top10`"), "{run}");
+    assert!(dir.path().join("ex/top10.parquet").is_file());
 }
 
 #[test]
