@@ -1,10 +1,10 @@
 //! JSON-lines datasets: one JSON object per line, read as rows.
 //!
-//! The schema is the union of the keys of the first [`SAMPLE_LINES`] objects, in order of
-//! first appearance; a column is `Int64` if every non-null value is an integer, `Float64`
-//! if every one is a number, `Bool` or `Utf8` likewise; mixed columns (and nested values)
-//! are read as `Utf8` holding the JSON text. Every column is nullable: a missing key reads
-//! as null.
+//! The schema is the union of the keys of the first [`SAMPLE_LINES`] objects (in order of
+//! first appearance; a line's new keys in name order); a column is `Int64` if every
+//! non-null value is an integer, `Float64` if every one is a number, `Bool` or `Utf8`
+//! likewise; mixed columns (and nested values) are read as `Utf8` holding the JSON text.
+//! Every column is nullable: a missing key reads as null.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -198,10 +198,10 @@ mod tests {
         .expect("write");
         let s = schema(&p).expect("schema");
         let names: Vec<&str> = s.names().collect();
-        assert_eq!(names, ["id", "x", "s", "t"]);
+        assert_eq!(names, ["id", "s", "x", "t"]);
         assert_eq!(s.fields[0].data_type, DataType::Int64);
-        assert_eq!(s.fields[1].data_type, DataType::Float64);
-        assert_eq!(s.fields[2].data_type, DataType::Utf8);
+        assert_eq!(s.fields[1].data_type, DataType::Utf8);
+        assert_eq!(s.fields[2].data_type, DataType::Float64);
         assert_eq!(s.fields[3].data_type, DataType::Bool);
         let bad = dir.path().join("b.jsonl");
         std::fs::write(&bad, "{\"id\": 1}\n[1, 2]\n").expect("write");

@@ -530,16 +530,24 @@ fn join(
     broadcast_rows: u64,
 ) -> Result<Rdd<Row>> {
     let (llen, rlen) = (l.schema.len(), r.schema.len());
-    let right = r.rows.cache();
-    let right_rows = right.count(ctx)?;
+    // The right side is computed once: its size decides the strategy, and the computed
+    // partitions feed either the broadcast or the shuffle.
+    let parts = r.rows.local_partitions(ctx)?;
+    let mine: u64 = parts.iter().map(|(_, v)| v.len() as u64).sum();
+    let right_rows: u64 = ctx.all_gather("join-size", mine)?.iter().sum();
     if how != JoinKind::Outer && right_rows <= broadcast_rows {
         let mut map: HashMap<Value, Vec<Row>> = HashMap::new();
-        for row in right.collect(ctx)? {
-            if !row[right_key].is_null() {
-                map.entry(row[right_key].clone()).or_default().push(row);
+        for (_, rows) in ctx
+            .all_gather("join-broadcast", parts)?
+            .into_iter()
+            .flatten()
+        {
+            for row in rows {
+                if !row[right_key].is_null() {
+                    map.entry(row[right_key].clone()).or_default().push(row);
+                }
             }
         }
-        right.unpersist(ctx);
         let map = Rc::new(map);
         return Ok(l.rows.flat_map(move |row| {
             let matches = if row[left_key].is_null() {
@@ -559,6 +567,11 @@ fn join(
             }
         }));
     }
+    let computed: Rc<std::cell::RefCell<HashMap<usize, Vec<Row>>>> =
+        Rc::new(std::cell::RefCell::new(parts.into_iter().collect()));
+    let right: Rdd<Row> = Rdd::from_fn(r.rows.partitions(), move |p| {
+        Ok(computed.borrow_mut().remove(&p).unwrap_or_default())
+    });
     let lk = l
         .rows
         .filter(move |r| !r[left_key].is_null())
@@ -842,11 +855,25 @@ fn write_table(
     };
     let result = (|| -> Result<(u64, Vec<Vec<String>>)> {
         if o.partitioned {
-            let cached = rows.cache();
-            let n = cached.count(ctx)?;
-            let preview = cached.take(ctx, 20)?;
-            save(ctx, &cached, schema, o.format, &stage)?;
-            cached.unpersist(ctx);
+            // Count rows and keep a preview on the way to the files: one pass, no cache.
+            let seen = Rc::new(std::cell::Cell::new(0u64));
+            let first: Rc<std::cell::RefCell<Vec<Row>>> = Rc::default();
+            let (s2, f2) = (Rc::clone(&seen), Rc::clone(&first));
+            let counted = rows.map_partitions(move |v: Vec<Row>| {
+                s2.set(s2.get() + v.len() as u64);
+                let mut f = f2.borrow_mut();
+                let room = 20usize.saturating_sub(f.len());
+                f.extend(v.iter().take(room).cloned());
+                v
+            });
+            save(ctx, &counted, schema, o.format, &stage)?;
+            let n: u64 = ctx.all_gather("output-rows", seen.get())?.iter().sum();
+            let preview: Vec<Row> = ctx
+                .all_gather("output-preview", first.take())?
+                .into_iter()
+                .flatten()
+                .take(20)
+                .collect();
             if ctx.index() == 0 {
                 replace(&stage, &o.path)?;
             }

@@ -471,3 +471,62 @@ path = "keep.csv"
         .collect();
     assert!(names.is_empty(), "staging left behind: {names:?}");
 }
+
+#[test]
+fn json_lines_inputs_join_and_filter() {
+    let f = Fixture::new();
+    fs::write(
+        f.path("tags.jsonl"),
+        "{\"id\": 1, \"tag\": \"hub\", \"score\": 3}\n{\"id\": 2, \"score\": 2.5}\n\n{\"id\": 5, \"tag\": \"edge\", \"extra\": [1]}\n",
+    )
+    .expect("write");
+    let job = r#"
+name = "jsonl"
+[inputs.tags]
+jsonl = "tags.jsonl"
+key = "id"
+[inputs.names]
+csv = "names.csv"
+key = "id"
+[[steps]]
+name = "j"
+join = "names"
+with = "tags"
+[[steps]]
+name = "f"
+input = "j"
+filter = '(or (is-null tag) (>= score 3))'
+[[steps]]
+name = "s0"
+input = "j"
+select = ["id", "extra"]
+[[steps]]
+name = "with_extra"
+input = "s0"
+filter = '(is-not-null extra)'
+[[outputs]]
+step = "with_extra"
+path = "extra.csv"
+[[steps]]
+name = "s"
+input = "f"
+select = ["id", "name", "tag", "score", "extra"]
+[[steps]]
+name = "o"
+input = "s"
+top = 10
+by = "id"
+order = "asc"
+[[outputs]]
+step = "o"
+path = "tags.csv"
+"#;
+    f.run(job, 2, None);
+    assert_eq!(
+        csv_rows(&f.path("tags.csv")),
+        // Row 5 has a tag and a null score: (or false null) is null, so it is dropped.
+        ["id,name,tag,score,extra", "1,ana,hub,3.0,", "2,bo,,2.5,"]
+    );
+    // A nested JSON value reads as its JSON text.
+    assert_eq!(csv_rows(&f.path("extra.csv")), ["id,extra", "5,[1]"]);
+}
