@@ -449,3 +449,44 @@ fn a_killed_server_restarts_with_history_and_the_interrupted_run_failed() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn running_jobs_are_cancelled_and_timed_out_runs_are_retried_then_failed() {
+    let setup = Setup::new();
+    let server = Server::start(&setup, &[]);
+    let spec = setup.dir.path().join("job.toml");
+    fs::write(&spec, JOB).unwrap();
+    let submit = |sets: &[&str]| -> i64 {
+        let mut args = vec!["submit", s(&spec), "--server", &server.url];
+        for kv in sets {
+            args.extend(["--set", kv]);
+        }
+        ok(&args).trim().parse().unwrap()
+    };
+    // Cancel while running.
+    let long = submit(&["iterations=10000000", "out=cancelled"]);
+    server.wait_for(long, |s| s == "running", 60);
+    let (status, body) = server.request("POST", &format!("/api/v1/jobs/{long}/cancel"), None, None);
+    assert_eq!(status, 202, "{body}");
+    let job = server.wait_for(long, |s| s != "running", 30);
+    assert_eq!(job["state"], "cancelled", "{job}");
+    assert!(!setup.data().join("cancelled/top.parquet").exists());
+    // A timeout of 1 s with one retry: two attempts, then failed.
+    let slow = submit(&["iterations=10000000", "timeout=1s", "retries=1", "out=slow"]);
+    let job = server.wait_for(slow, |s| s == "failed", 60);
+    assert_eq!(job["attempt"], 1, "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 1s"),
+        "{job}"
+    );
+    let logs = server
+        .request("GET", &format!("/api/v1/jobs/{slow}/logs"), None, None)
+        .1;
+    assert!(
+        logs.contains("attempt 1 of job") && logs.contains("attempt 2 of job"),
+        "{logs}"
+    );
+}

@@ -502,6 +502,22 @@ fn combine(
     out
 }
 
+/// `left` (whose key is its first column) followed by the right row's non-key columns, or
+/// nulls: the same row as [`combine`] with `left_key == 0`, without copying the left side.
+fn extend_right(mut left: Row, right: Option<&Row>, right_key: usize, right_len: usize) -> Row {
+    left.reserve(right_len - 1);
+    match right {
+        Some(r) => left.extend(
+            r.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != right_key)
+                .map(|(_, v)| v.clone()),
+        ),
+        None => left.extend(std::iter::repeat_n(Value::Null, right_len - 1)),
+    }
+    left
+}
+
 /// A right row with no left match (outer join): key, nulls for the left, the right's rest.
 fn right_only(right: &Row, right_key: usize, left_len: usize) -> Row {
     let mut out = Vec::with_capacity(left_len + right.len() - 1);
@@ -555,11 +571,17 @@ fn join(
             } else {
                 map.get(&row[left_key])
             };
-            match matches {
+            match matches.map(Vec::as_slice) {
+                // The common case, one match with the key first on the left: the left
+                // row's own allocation becomes the output row.
+                Some([r]) if left_key == 0 => vec![extend_right(row, Some(r), right_key, rlen)],
                 Some(rs) => rs
                     .iter()
                     .map(|r| combine(&row, left_key, Some(r), right_key, rlen))
                     .collect::<Vec<_>>(),
+                None if how == JoinKind::Left && left_key == 0 => {
+                    vec![extend_right(row, None, right_key, rlen)]
+                }
                 None if how == JoinKind::Left => {
                     vec![combine(&row, left_key, None, right_key, rlen)]
                 }

@@ -530,3 +530,48 @@ path = "tags.csv"
     // A nested JSON value reads as its JSON text.
     assert_eq!(csv_rows(&f.path("extra.csv")), ["id,extra", "5,[1]"]);
 }
+
+#[test]
+fn subgraph_then_weighted_sssp() {
+    let f = Fixture::new();
+    let job = r#"
+name = "sub"
+[inputs.g]
+store = "store"
+[[steps]]
+name = "full"
+load = "g"
+[[steps]]
+name = "small"
+subgraph = "full"
+vertices = "(< id 6)"
+edges = "(< weight 2.0)"
+[[steps]]
+name = "dist"
+algorithm = "sssp"
+graph = "small"
+source = 5
+[[steps]]
+name = "reached"
+input = "dist"
+filter = "(< distance 1000.0)"
+[[steps]]
+name = "o"
+input = "reached"
+top = 10
+by = "id"
+order = "asc"
+[[outputs]]
+step = "o"
+path = "dist.csv"
+"#;
+    for workers in [1, 2] {
+        f.run(job, workers, None);
+        // Kept edges: 1->2, 3->1, 5->1, 5->4 (2->3 weighs 2, 4->1 weighs 5; 6 and 7 are out).
+        assert_eq!(
+            csv_rows(&f.path("dist.csv")),
+            ["id,distance", "1,1.0", "2,2.0", "4,1.0", "5,0.0"],
+            "{workers} workers"
+        );
+    }
+}
