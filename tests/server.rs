@@ -490,3 +490,35 @@ fn running_jobs_are_cancelled_and_timed_out_runs_are_retried_then_failed() {
         "{logs}"
     );
 }
+
+#[test]
+fn a_schedule_missed_while_down_runs_once_on_start_with_catchup_once() {
+    let setup = Setup::new();
+    let server = Server::start(&setup, &[]);
+    let yearly = |name: &str, catchup: &str| {
+        JOB.replace("name = \"pr-top\"", &format!("name = \"{name}\""))
+            + &format!("\n[schedule]\ncron = \"0 0 1 1 *\"\ncatchup = \"{catchup}\"\n")
+    };
+    for (name, catchup) in [("caught-up", "once"), ("skipped", "skip")] {
+        let (status, body) =
+            server.request("POST", "/api/v1/jobs", Some(&yearly(name, catchup)), None);
+        assert_eq!(status, 201, "{body}");
+    }
+    assert_eq!(server.get("/api/v1/jobs")["total"], 0);
+    server.kill();
+    // While the server is down, both schedules' next firing passes.
+    let db = rusqlite::Connection::open(setup.state().join("morpheus.db")).unwrap();
+    db.execute("UPDATE schedules SET next_fire = 1000.0", [])
+        .unwrap();
+    drop(db);
+    let server = Server::start(&setup, &[]);
+    let list = server.get("/api/v1/jobs");
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["jobs"][0]["name"], "caught-up");
+    let id = list["jobs"][0]["id"].as_i64().unwrap();
+    server.wait_for(id, |s| s == "succeeded", 120);
+    let schedules = server.get("/api/v1/schedules");
+    for s in schedules["schedules"].as_array().unwrap() {
+        assert!(s["next_run"].as_f64().unwrap() > 1.0e9, "{s}");
+    }
+}
