@@ -10,6 +10,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use morpheus::prelude::*;
 use morpheus_jobs::{LoadOptions, RunOptions, Spec};
+use morpheus_storage::generate::splitmix;
 
 use crate::job_cmd::print_table;
 use crate::Bar;
@@ -121,14 +122,8 @@ fn write_people(path: &Path, n: u64) -> Result<()> {
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
     writeln!(w, "id,name,country,age")?;
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for id in 0..n {
-        // splitmix64
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = splitmix(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(id + 1));
         let name: String = (0..3)
             .map(|k| SYLLABLES[((z >> (k * 4)) % SYLLABLES.len() as u64) as usize])
             .collect();

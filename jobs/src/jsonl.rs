@@ -8,39 +8,15 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 use morpheus_engine::{Error, Result};
-use morpheus_rdd::{DataType, Field, Rdd, Row, Schema, Value};
+use morpheus_rdd::{input_files, DataType, Field, Rdd, Row, Schema, Value};
 use serde_json::Value as Json;
 
 /// Lines looked at to infer the schema.
 pub const SAMPLE_LINES: usize = 1000;
-
-fn files(path: &Path) -> Result<Vec<PathBuf>> {
-    let io = |e: std::io::Error| Error::Io {
-        path: path.to_owned(),
-        source: e,
-    };
-    if path.is_dir() {
-        let mut out: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(io)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && !p
-                        .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with(['.', '_']))
-            })
-            .collect();
-        out.sort();
-        Ok(out)
-    } else {
-        File::open(path).map_err(io)?;
-        Ok(vec![path.to_owned()])
-    }
-}
 
 fn json_err(path: &Path, line: usize, e: impl std::fmt::Display) -> Error {
     Error::Job(format!("{}: line {line}: {e}", path.display()))
@@ -55,7 +31,7 @@ pub fn schema(path: &Path) -> Result<Schema> {
     let mut types: Vec<Option<DataType>> = Vec::new();
     let mut mixed: Vec<bool> = Vec::new();
     let mut seen = 0;
-    for p in files(path)? {
+    for p in input_files(path)? {
         let f = File::open(&p).map_err(|e| Error::Io {
             path: p.clone(),
             source: e,
@@ -148,7 +124,7 @@ fn convert(v: Json, t: DataType) -> std::result::Result<Value, String> {
 /// (When computed.) A line that is not an object, or a value that does not fit its column
 /// (naming file, line and column).
 pub fn read(path: &Path, schema: &Schema) -> Result<Rdd<Row>> {
-    let files = Rc::new(files(path)?);
+    let files = Rc::new(input_files(path)?);
     let schema = schema.clone();
     Ok(Rdd::from_fn(files.len().max(1), move |part| {
         let Some(p) = files.get(part) else {

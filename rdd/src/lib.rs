@@ -52,4 +52,4 @@ mod tabular;
 pub use dataset::{CsvOptions, DataType, Field, ParquetCompression, Row, Schema, Value};
 pub use morpheus_engine::{Error, Result};
 pub use rdd::{Item, Key, Rdd};
-pub use tabular::{csv_schema, ipc_schema, parquet_schema};
+pub use tabular::{csv_schema, input_files, ipc_schema, parquet_schema};

@@ -47,7 +47,12 @@ fn job_err(path: &Path, e: impl std::fmt::Display) -> Error {
 
 /// The data files of `path`: the file itself, or a directory's regular files whose names do
 /// not start with `.` or `_` (temporary outputs, markers), in name order.
-fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
+/// The data files `path` names: itself, or a directory's files in name order, skipping
+/// hidden (`.`) and metadata (`_`) entries such as `_SUCCESS`.
+///
+/// # Errors
+/// I/O errors; a directory without data files.
+pub fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
     let meta = fs::metadata(path).map_err(io_err(path))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_owned()]);
