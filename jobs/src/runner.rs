@@ -13,7 +13,9 @@ use morpheus_graph::Graph;
 use morpheus_rdd::{CsvOptions, Item, Rdd, Row, Schema, Value};
 use morpheus_storage::Store;
 
-use crate::spec::{AggFn, Aggregate, Format, Input, JoinKind, Output, SelectItem, Spec, StepKind};
+use crate::spec::{
+    AggFn, Aggregate, Format, Input, JoinKind, Output, SelectItem, Spec, Step, StepKind,
+};
 
 /// Engine settings of a run that the spec does not fix.
 #[derive(Clone, Debug, Default)]
@@ -137,8 +139,7 @@ fn run_worker(ctx: &Context<'_>, spec: &Spec) -> Result<RunReport> {
     };
     for step in &spec.steps {
         let t = Instant::now();
-        w.step(&step.name, &step.kind)
-            .map_err(|e| step_err(&step.name, e))?;
+        w.step(step).map_err(|e| step_err(&step.name, e))?;
         ctx.record_stage(StageMetrics {
             name: format!("step {}", step.name),
             seconds: t.elapsed().as_secs_f64(),
@@ -247,9 +248,15 @@ impl Worker<'_, '_> {
         Ok(Table { rows, schema })
     }
 
-    fn step(&mut self, name: &str, kind: &StepKind) -> Result<()> {
-        let ctx = self.ctx;
-        let table = match kind {
+    fn step(&mut self, step: &Step) -> Result<()> {
+        let (ctx, name) = (self.ctx, step.name.as_str());
+        // Table steps know their output schema from validation.
+        let schema = || {
+            step.schema
+                .clone()
+                .ok_or_else(|| Error::Job(format!("step `{name}` has no table schema")))
+        };
+        let table = match &step.kind {
             StepKind::Load { input } => return self.load(name, input),
             StepKind::Subgraph {
                 graph,
@@ -287,11 +294,7 @@ impl Worker<'_, '_> {
                 algorithm,
                 params,
             } => {
-                let schema = self
-                    .spec
-                    .step(name)
-                    .and_then(|s| s.schema.clone())
-                    .ok_or_else(|| Error::Job("algorithm step without a schema".into()))?;
+                let schema = schema()?;
                 let t = Instant::now();
                 let (ids, computed) = match self.graph(graph)? {
                     LoadedGraph::Topology(g) => {
@@ -324,11 +327,7 @@ impl Worker<'_, '_> {
             } => {
                 let l = self.table(left)?;
                 let r = self.table(right)?;
-                let schema = self
-                    .spec
-                    .step(name)
-                    .and_then(|s| s.schema.clone())
-                    .ok_or_else(|| Error::Job("join step without a schema".into()))?;
+                let schema = schema()?;
                 let rows = join(ctx, &l, &r, *left_key, *right_key, *how, *broadcast_rows)?;
                 Table { rows, schema }
             }
@@ -343,11 +342,7 @@ impl Worker<'_, '_> {
             StepKind::Select { input, items } => {
                 let t = self.table(input)?;
                 let items: Rc<Vec<SelectItem>> = Rc::new(items.clone());
-                let schema = self
-                    .spec
-                    .step(name)
-                    .and_then(|s| s.schema.clone())
-                    .ok_or_else(|| Error::Job("select step without a schema".into()))?;
+                let schema = schema()?;
                 Table {
                     rows: t.rows.map(move |row| {
                         items
@@ -367,11 +362,7 @@ impl Worker<'_, '_> {
                 aggregates,
             } => {
                 let t = self.table(input)?;
-                let schema = self
-                    .spec
-                    .step(name)
-                    .and_then(|s| s.schema.clone())
-                    .ok_or_else(|| Error::Job("aggregate step without a schema".into()))?;
+                let schema = schema()?;
                 let float: Vec<bool> = aggregates
                     .iter()
                     .map(|a| {
@@ -901,7 +892,13 @@ fn write_table(
             }
             Ok((n, render(&preview)))
         } else {
-            let all = rows.collect(ctx)?;
+            // Gathered on worker 0 alone (in partition order), which writes the one file;
+            // the one-partition collection below is computed by its owner, worker 0.
+            let mut outgoing: Vec<Vec<(usize, Vec<Row>)>> = vec![Vec::new(); ctx.peers()];
+            outgoing[0] = rows.local_partitions(ctx)?;
+            let mut parts = ctx.exchange("output-gather", outgoing)?;
+            parts.sort_by_key(|(p, _)| *p);
+            let all: Vec<Row> = parts.into_iter().flat_map(|(_, v)| v).collect();
             let n = all.len() as u64;
             let preview = render(&all);
             save(
