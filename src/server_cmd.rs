@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
-use morpheus_jobs::server::{percent_encode, serve, ServerConfig};
+use morpheus_jobs::server::{serve, ServerConfig};
 use serde_json::Value;
 
 use crate::job_cmd::{parse_set, print_table};
@@ -169,14 +169,23 @@ impl Client {
         })
     }
 
-    /// Sends a request; returns the body of a 2xx answer, or an error with the server's
-    /// message.
-    fn call(&self, method: &str, path: &str, body: Option<String>) -> Result<String> {
+    /// Sends a request with `query` parameters (ureq encodes them); returns the body of a
+    /// 2xx answer, or an error with the server's message.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<String>,
+    ) -> Result<String> {
         let url = format!("{}{path}", self.base);
         let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
         let response = match (method, body) {
             ("POST", body) => {
-                let mut r = self.agent.post(&url);
+                let mut r = self
+                    .agent
+                    .post(&url)
+                    .query_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
                 if let Some(a) = &auth {
                     r = r.header("authorization", a);
                 }
@@ -184,7 +193,10 @@ impl Client {
                     .send(body.unwrap_or_default())
             }
             _ => {
-                let mut r = self.agent.get(&url);
+                let mut r = self
+                    .agent
+                    .get(&url)
+                    .query_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
                 if let Some(a) = &auth {
                     r = r.header("authorization", a);
                 }
@@ -207,8 +219,14 @@ impl Client {
         bail!("{} ({status})", msg.trim())
     }
 
-    fn json(&self, method: &str, path: &str, body: Option<String>) -> Result<Value> {
-        let text = self.call(method, path, body)?;
+    fn json(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<String>,
+    ) -> Result<Value> {
+        let text = self.call(method, path, query, body)?;
         serde_json::from_str(&text).with_context(|| format!("the server sent invalid JSON: {text}"))
     }
 }
@@ -217,18 +235,13 @@ pub(crate) fn submit_cmd(a: &SubmitArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&a.spec)
         .with_context(|| format!("cannot read {}", a.spec.display()))?;
     let client = Client::new(&a.client)?;
-    let query: Vec<String> = a
+    let query: Vec<(&str, String)> = a
         .set
         .iter()
-        .map(|(k, v)| format!("set={}", percent_encode(&format!("{k}={v}"))))
+        .map(|(k, v)| ("set", format!("{k}={v}")))
         .collect();
-    let path = if query.is_empty() {
-        "/api/v1/jobs".to_owned()
-    } else {
-        format!("/api/v1/jobs?{}", query.join("&"))
-    };
     let v = client
-        .json("POST", &path, Some(text))
+        .json("POST", "/api/v1/jobs", &query, Some(text))
         .with_context(|| format!("submitting {}", a.spec.display()))?;
     if let Some(id) = v.get("id") {
         println!("{id}");
@@ -268,11 +281,11 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
             json,
             client,
         } => {
-            let mut path = format!("/api/v1/jobs?limit={limit}");
+            let mut query = vec![("limit", limit.to_string())];
             if let Some(s) = state {
-                path.push_str(&format!("&state={}", percent_encode(s)));
+                query.push(("state", s.clone()));
             }
-            let v = Client::new(client)?.json("GET", &path, None)?;
+            let v = Client::new(client)?.json("GET", "/api/v1/jobs", &query, None)?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(ExitCode::SUCCESS);
@@ -303,7 +316,7 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         JobsCommand::Show { id, json, client } => {
-            let v = Client::new(client)?.json("GET", &format!("/api/v1/jobs/{id}"), None)?;
+            let v = Client::new(client)?.json("GET", &format!("/api/v1/jobs/{id}"), &[], None)?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(ExitCode::SUCCESS);
@@ -375,8 +388,12 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         JobsCommand::Cancel { id, json, client } => {
-            let v =
-                Client::new(client)?.json("POST", &format!("/api/v1/jobs/{id}/cancel"), None)?;
+            let v = Client::new(client)?.json(
+                "POST",
+                &format!("/api/v1/jobs/{id}/cancel"),
+                &[],
+                None,
+            )?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -386,7 +403,7 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
         }
         JobsCommand::Logs { id, client, .. } => {
             let text =
-                Client::new(client)?.call("GET", &format!("/api/v1/jobs/{id}/logs"), None)?;
+                Client::new(client)?.call("GET", &format!("/api/v1/jobs/{id}/logs"), &[], None)?;
             print!("{text}");
             Ok(ExitCode::SUCCESS)
         }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -274,71 +274,32 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Query parameters in order, repeats kept (axum decodes them; a malformed query is a 400).
+type Params = Query<Vec<(String, String)>>;
+
 /// `key=value` pairs from repeated `set=` query parameters.
-fn query_sets(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    let mut out = Vec::new();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if k != "set" {
-            continue;
-        }
-        let v = percent_decode(v)
-            .ok_or_else(|| ApiError(StatusCode::BAD_REQUEST, format!("bad query value `{v}`")))?;
-        let (key, value) = v.split_once('=').ok_or_else(|| {
-            ApiError(
-                StatusCode::BAD_REQUEST,
-                format!("set=`{v}` is not key=value"),
-            )
-        })?;
-        out.push((key.to_owned(), value.to_owned()));
-    }
-    Ok(out)
+fn query_sets(query: &[(String, String)]) -> Result<Vec<(String, String)>, ApiError> {
+    query
+        .iter()
+        .filter(|(k, _)| k == "set")
+        .map(|(_, v)| {
+            v.split_once('=')
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .ok_or_else(|| {
+                    ApiError(
+                        StatusCode::BAD_REQUEST,
+                        format!("set=`{v}` is not key=value"),
+                    )
+                })
+        })
+        .collect()
 }
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .find(|(k, _)| *k == name)
-        .and_then(|(_, v)| percent_decode(v))
-}
-
-/// Decodes `%XX` escapes and `+` (as a space).
-pub fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Percent-encodes everything but unreserved characters.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+fn query_param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn load_spec(app: &App, text: &str, sets: &[(String, String)]) -> Result<Spec, ApiError> {
@@ -354,11 +315,11 @@ fn load_spec(app: &App, text: &str, sets: &[(String, String)]) -> Result<Spec, A
 async fn submit(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Query(query): Params,
     body: String,
 ) -> ApiResult {
     authorize(&app, &headers)?;
-    let sets = query_sets(query.as_deref())?;
+    let sets = query_sets(&query)?;
     // Reading dataset schemas touches files: off the async threads.
     let (app2, text, sets2) = (Arc::clone(&app), body.clone(), sets.clone());
     let spec = tokio::task::spawn_blocking(move || load_spec(&app2, &text, &sets2))
@@ -367,9 +328,7 @@ async fn submit(
     let sets_json = serde_json::to_string(&sets).map_err(internal)?;
     let t = now();
     if let Some(s) = &spec.schedule {
-        let next = s
-            .next_after(&chrono::Utc::now())
-            .map(|d| d.timestamp_millis() as f64 / 1000.0);
+        let next = next_fire(&s.cron);
         let db = app.db();
         db.execute(
             "INSERT INTO schedules (name, spec, sets, cron, catchup, max_concurrent, next_fire, created_at)
@@ -461,10 +420,10 @@ const STATES: &[&str] = &["queued", "running", "succeeded", "failed", "cancelled
 async fn list_jobs(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Query(query): Params,
 ) -> ApiResult {
     authorize(&app, &headers)?;
-    let q = query.as_deref();
+    let q = query.as_slice();
     let num = |name: &str, default: i64, max: i64| -> Result<i64, ApiError> {
         match query_param(q, name) {
             None => Ok(default),
@@ -483,8 +442,8 @@ async fn list_jobs(
     let limit = num("limit", 100, 10_000)?;
     let offset = num("offset", 0, i64::MAX)?;
     let state = query_param(q, "state");
-    if let Some(s) = &state {
-        if !STATES.contains(&s.as_str()) {
+    if let Some(s) = state {
+        if !STATES.contains(&s) {
             return Err(ApiError(
                 StatusCode::BAD_REQUEST,
                 format!(
@@ -680,6 +639,15 @@ async fn list_schedules(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiR
     Ok((StatusCode::OK, Json(json!({ "schedules": list }))))
 }
 
+/// The next firing of `cron` after now, in seconds since the epoch (None: it never fires
+/// again, or no longer parses).
+fn next_fire(cron: &str) -> Option<f64> {
+    crate::spec::parse_cron(cron)
+        .ok()
+        .and_then(|c| c.find_next_occurrence(&chrono::Utc::now(), false).ok())
+        .map(|d| d.timestamp_millis() as f64 / 1000.0)
+}
+
 /// Missed schedules on start: run once (catchup = "once") or skip; either way the next
 /// firing is computed from now.
 fn catch_up(app: &App) -> rusqlite::Result<()> {
@@ -714,10 +682,7 @@ fn catch_up(app: &App) -> rusqlite::Result<()> {
                 Err(e) => tracing::warn!("schedule {id}: spec no longer valid: {}", e.1),
             }
         }
-        let next = crate::spec::parse_cron(&cron)
-            .ok()
-            .and_then(|c| c.find_next_occurrence(&chrono::Utc::now(), false).ok())
-            .map(|d| d.timestamp_millis() as f64 / 1000.0);
+        let next = next_fire(&cron);
         db.execute(
             "UPDATE schedules SET next_fire = ?2 WHERE id = ?1",
             params![id, next],
@@ -761,10 +726,7 @@ fn fire_due(app: &App) -> rusqlite::Result<usize> {
         let sets: Vec<(String, String)> = serde_json::from_str(&sets_json).unwrap_or_default();
         let spec = load_spec(app, &text, &sets);
         let db = app.db();
-        let next = crate::spec::parse_cron(&cron)
-            .ok()
-            .and_then(|c| c.find_next_occurrence(&chrono::Utc::now(), false).ok())
-            .map(|d| d.timestamp_millis() as f64 / 1000.0);
+        let next = next_fire(&cron);
         db.execute(
             "UPDATE schedules SET next_fire = ?2, last_fire = ?3 WHERE id = ?1",
             params![id, next, t],

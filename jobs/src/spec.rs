@@ -89,23 +89,11 @@ pub enum Catchup {
 /// A cron schedule.
 #[derive(Clone, Debug)]
 pub struct Schedule {
-    /// The cron expression as written (5 fields, 6 with seconds first, or a preset such
-    /// as `@hourly`, `@daily`).
+    /// The cron expression as written and checked by [`parse_cron`] (5 fields, 6 with
+    /// seconds first, or a preset such as `@hourly`, `@daily`).
     pub cron: String,
-    /// Parsed.
-    pub parsed: croner::Cron,
     /// Missed runs on start.
     pub catchup: Catchup,
-}
-
-impl Schedule {
-    /// The first firing time strictly after `after`.
-    pub fn next_after(
-        &self,
-        after: &chrono::DateTime<chrono::Utc>,
-    ) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.parsed.find_next_occurrence(after, false).ok()
-    }
 }
 
 /// Parses a cron expression: 5 fields (minute first), 6 (seconds first), or a preset
@@ -842,7 +830,7 @@ impl Spec {
             Some(v) => {
                 let mut s = Fields::new(&ctx, "schedule", v)?;
                 let cron = s.req_str("cron")?;
-                let parsed = parse_cron(&cron).map_err(|m| ctx.err("schedule.cron", m))?;
+                parse_cron(&cron).map_err(|m| ctx.err("schedule.cron", m))?;
                 let catchup = match s.str("catchup")?.as_deref() {
                     None | Some("skip") => Catchup::Skip,
                     Some("once") => Catchup::Once,
@@ -854,11 +842,7 @@ impl Spec {
                     }
                 };
                 s.finish(&["cron", "catchup"])?;
-                Some(Schedule {
-                    cron,
-                    parsed,
-                    catchup,
-                })
+                Some(Schedule { cron, catchup })
             }
         };
         // Inputs.
