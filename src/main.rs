@@ -130,11 +130,7 @@ impl JobArgs {
         if let Some(obj) = json.as_object_mut() {
             obj.extend(extra);
         }
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_string_pretty(&json)? + "\n")
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
+        job_cmd::write_json(path, &json)
     }
 
     /// Whether this process prints results (process 0 in cluster mode).

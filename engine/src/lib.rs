@@ -38,7 +38,7 @@ pub use metrics::{JobMetrics, StageMetrics};
 pub use morpheus_spill::{
     BlockId, BlockManager, Error as BlockManagerError, Spillable, StorageLevel,
 };
-pub use size::parse_size;
+pub use size::{parse_duration, parse_size};
 /// Data that may cross workers (and processes): serde-serialisable, cloneable, `Send`,
 /// `'static`. Blanket-implemented.
 pub trait Data: timely::ExchangeData + Clone {}

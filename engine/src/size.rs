@@ -1,17 +1,24 @@
-//! Human-friendly byte sizes for command-line flags: `8MiB`, `512k`, `1.5GB`, `4096`.
+//! Human-friendly quantities for flags and job specs: byte sizes (`8MiB`, `512k`, `1.5GB`,
+//! `4096`) and durations (`500ms`, `30s`, `10m`, `2h`).
 
-/// Parses a byte size. Binary (`KiB`, `MiB`, `GiB`, `TiB`) and decimal (`KB`, `MB`, …)
-/// suffixes are accepted, case-insensitively; `K`/`M`/`G`/`T` alone are binary.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+use std::time::Duration;
+
+/// Splits `text` into a non-negative number and the unit after it (trimmed).
+fn number_and_unit(text: &str) -> Option<(f64, &str)> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (examples: 4096, 64KiB, 8MiB, 1GB)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+    Some((num.parse().ok()?, unit.trim()))
+}
+
+/// Parses a byte size. Binary (`KiB`, `MiB`, `GiB`, `TiB`) and decimal (`KB`, `MB`, …)
+/// suffixes are accepted, case-insensitively; `K`/`M`/`G`/`T` alone are binary.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let (value, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("`{text}` is not a size (examples: 4096, 64KiB, 8MiB, 1GB)"))?;
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kib" => 1 << 10,
         "m" | "mib" => 1 << 20,
@@ -30,9 +37,38 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes.round() as u64)
 }
 
+/// Parses a duration: `500ms`, `30s`, `10m`, `2h`, `1d`, or a bare number of seconds.
+///
+/// # Errors
+/// Text that is not a duration.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (value, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("`{text}` is not a duration (examples: 500ms, 30s, 10m, 2h)"))?;
+    let secs = match unit {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" | "mins" => value * 60.0,
+        "h" | "hour" | "hours" => value * 3600.0,
+        "d" | "day" | "days" => value * 86400.0,
+        other => return Err(format!("unknown duration unit `{other}` in `{text}`")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration `{text}` is out of range"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_duration, parse_size};
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration(" 2h ").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("5 fortnights").is_err());
+        assert!(parse_duration("s").is_err());
+    }
 
     #[test]
     fn sizes_parse_with_units() {

@@ -404,29 +404,7 @@ pub struct LoadOptions {
     pub confine_outputs: Option<PathBuf>,
 }
 
-/// Parses a duration: `500ms`, `30s`, `10m`, `2h`, `1d`, or a bare number of seconds.
-///
-/// # Errors
-/// Text that is not a duration.
-pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (examples: 500ms, 30s, 10m, 2h)"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" | "secs" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" | "mins" => value * 60.0,
-        "h" | "hour" | "hours" => value * 3600.0,
-        "d" | "day" | "days" => value * 86400.0,
-        other => return Err(format!("unknown duration unit `{other}` in `{text}`")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration `{text}` is out of range"))
-}
+pub use morpheus_engine::parse_duration;
 
 /// Builds spec errors for one file.
 struct Ctx<'a> {
