@@ -9,24 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn morpheus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_morpheus"))
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = morpheus(args);
-    assert!(
-        out.status.success(),
-        "morpheus {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{morpheus, ok, s};
 
 fn stats(store: &Path) -> serde_json::Value {
     serde_json::from_str(&ok(&[
@@ -37,10 +21,6 @@ fn stats(store: &Path) -> serde_json::Value {
         "--json",
     ]))
     .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Every file under `dir` with its bytes (the lock file aside).

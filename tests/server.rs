@@ -5,34 +5,14 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn morpheus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_morpheus"))
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = morpheus(args);
-    assert!(
-        out.status.success(),
-        "morpheus {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{morpheus, ok, s};
 
 /// A data root with a store (RMAT scale 8) and a names CSV, and a state directory.
 struct Setup {
