@@ -366,8 +366,6 @@ pub struct Spec {
     pub name: String,
     /// Where it came from (for messages).
     pub file: String,
-    /// The spec text after `--set` overrides (what a server stores and re-runs).
-    pub source: String,
     /// Variables after overrides.
     pub vars: BTreeMap<String, String>,
     /// Inputs by name.
@@ -743,8 +741,6 @@ impl Spec {
         }
         let mut root = toml::Value::Table(doc);
         substitute(&ctx, "", &mut root, &vars)?;
-        // The source a server stores: the original text plus the overrides as [vars].
-        let source = source_with_overrides(text, options);
         let base = options
             .base_dir
             .clone()
@@ -948,7 +944,6 @@ impl Spec {
         Ok(Spec {
             name,
             file: file.to_owned(),
-            source,
             vars,
             inputs,
             steps,
@@ -974,21 +969,6 @@ impl Spec {
             matches!(&s.kind, StepKind::Algorithm { algorithm, .. } if needs_weights(*algorithm))
         })
     }
-}
-
-/// The spec text with `--set` overrides appended as a `[vars]`-independent header, so a
-/// stored spec re-runs exactly as submitted.
-fn source_with_overrides(text: &str, options: &LoadOptions) -> String {
-    if options.set.is_empty() {
-        return text.to_owned();
-    }
-    let mut out = String::from("# overrides given at submission: ");
-    for (k, v) in &options.set {
-        out.push_str(&format!("{k}={v:?} "));
-    }
-    out.push('\n');
-    out.push_str(text);
-    out
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
