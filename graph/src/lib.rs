@@ -6,6 +6,7 @@ mod error;
 mod graph;
 pub mod graphalytics;
 mod idmap;
+pub mod incremental;
 mod pregel;
 pub mod reference;
 pub mod run;

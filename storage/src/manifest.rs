@@ -75,6 +75,11 @@ pub struct Manifest {
     pub segment_bytes: u64,
     /// Property schema.
     pub schema: Schema,
+    /// A random identity given at creation, so state derived from a store (incremental
+    /// results) can tell it from another store at the same path. 0 for stores created
+    /// before the field existed.
+    #[serde(default)]
+    pub id: u64,
 }
 
 impl Manifest {

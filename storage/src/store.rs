@@ -402,6 +402,7 @@ impl Store {
             weighted: false,
             segment_bytes: options.segment_bytes,
             schema: Schema::default(),
+            id: new_store_id(dir),
         };
         manifest.save(dir)?;
         drop(lock_file);
@@ -985,6 +986,17 @@ impl Store {
             deleted,
         })
     }
+}
+
+/// A fresh random store identity (never 0): the standard library's randomly keyed hasher
+/// over the clock, the process and the path.
+fn new_store_id(dir: &Path) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    std::time::SystemTime::now().hash(&mut h);
+    std::process::id().hash(&mut h);
+    dir.hash(&mut h);
+    h.finish().max(1)
 }
 
 /// Concatenates shard `s`'s piece from every thread's buckets.

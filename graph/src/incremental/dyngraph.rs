@@ -1,0 +1,440 @@
+//! The mutable graph that incremental results are maintained over: dense indexes for
+//! arbitrary u64 ids and sorted adjacency lists that take single-arc inserts and removals.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use morpheus_storage::Store;
+
+use crate::{Error, Result};
+
+/// No vertex (an absent parent, a dead label).
+pub const NONE: u32 = u32::MAX;
+
+/// A graph held in memory for incremental maintenance.
+///
+/// Vertex `i` has id `ids[i]`; `ids[..base]` is ascending (binary search), later vertices
+/// are found through `extra`. A deleted vertex keeps its slot (`alive[i] == false`) and is
+/// revived if its id comes back. Out-lists (and, for directed graphs, in-lists) are sorted
+/// by neighbour index, repeated for multi-edges, with weights alongside when the graph is
+/// weighted. Undirected stores hold each edge in both directions, so their out-lists are
+/// symmetric and serve as in-lists too.
+#[derive(Clone, Debug, Default)]
+pub struct DynGraph {
+    pub(crate) directed: bool,
+    pub(crate) weighted: bool,
+    pub(crate) ids: Vec<u64>,
+    pub(crate) base: usize,
+    pub(crate) extra: HashMap<u64, u32>,
+    pub(crate) alive: Vec<bool>,
+    pub(crate) out: Vec<Vec<u32>>,
+    pub(crate) out_w: Vec<Vec<f64>>,
+    pub(crate) inn: Vec<Vec<u32>>,
+    pub(crate) in_w: Vec<Vec<f64>>,
+    pub(crate) arcs: u64,
+    pub(crate) live: usize,
+}
+
+/// Inserts `(v, w)` after the run of `v` in a sorted list.
+fn insert_sorted(list: &mut Vec<u32>, weights: Option<&mut Vec<f64>>, v: u32, w: f64) {
+    let pos = list.partition_point(|&x| x <= v);
+    list.insert(pos, v);
+    if let Some(ws) = weights {
+        ws.insert(pos, w);
+    }
+}
+
+/// Removes one `(v, w)` from a sorted list (any weight when unweighted).
+fn remove_sorted(list: &mut Vec<u32>, weights: Option<&mut Vec<f64>>, v: u32, w: f64) -> bool {
+    let start = list.partition_point(|&x| x < v);
+    let end = list.partition_point(|&x| x <= v);
+    if start == end {
+        return false;
+    }
+    let pos = match &weights {
+        Some(ws) => match (start..end).find(|&i| ws[i].to_bits() == w.to_bits()) {
+            Some(p) => p,
+            None => return false,
+        },
+        None => start,
+    };
+    list.remove(pos);
+    if let Some(ws) = weights {
+        ws.remove(pos);
+    }
+    true
+}
+
+/// Sorts a list by neighbour (then weight bits, so equal multisets compare equal).
+fn sort_list(list: &mut [u32], weights: Option<&mut Vec<f64>>) {
+    match weights {
+        None => list.sort_unstable(),
+        Some(ws) => {
+            let mut pairs: Vec<(u32, u64)> = list
+                .iter()
+                .zip(ws.iter())
+                .map(|(&v, w)| (v, w.to_bits()))
+                .collect();
+            pairs.sort_unstable();
+            for (i, (v, w)) in pairs.into_iter().enumerate() {
+                list[i] = v;
+                ws[i] = f64::from_bits(w);
+            }
+        }
+    }
+}
+
+impl DynGraph {
+    /// A graph over `ids` (ascending, distinct) with `arcs` given as dense indexes.
+    pub(crate) fn from_arcs(
+        ids: Vec<u64>,
+        alive: Vec<bool>,
+        directed: bool,
+        weighted: bool,
+        arcs: &[(u32, u32, f64)],
+    ) -> Self {
+        let n = ids.len();
+        let mut deg = vec![0usize; n];
+        let mut indeg = vec![0usize; if directed { n } else { 0 }];
+        for &(s, d, _) in arcs {
+            deg[s as usize] += 1;
+            if directed {
+                indeg[d as usize] += 1;
+            }
+        }
+        let lists = |deg: &[usize]| -> Vec<Vec<u32>> {
+            deg.iter().map(|&d| Vec::with_capacity(d)).collect()
+        };
+        let wlists = |deg: &[usize]| -> Vec<Vec<f64>> {
+            if weighted {
+                deg.iter().map(|&d| Vec::with_capacity(d)).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        let mut out = lists(&deg);
+        let mut out_w = wlists(&deg);
+        let mut inn = lists(&indeg);
+        let mut in_w = if directed { wlists(&indeg) } else { Vec::new() };
+        for &(s, d, w) in arcs {
+            out[s as usize].push(d);
+            if weighted {
+                out_w[s as usize].push(w);
+            }
+            if directed {
+                inn[d as usize].push(s);
+                if weighted {
+                    in_w[d as usize].push(w);
+                }
+            }
+        }
+        let sort_all = |l: &mut Vec<Vec<u32>>, w: &mut Vec<Vec<f64>>| {
+            if w.is_empty() {
+                l.par_iter_mut().for_each(|l| sort_list(l, None));
+            } else {
+                l.par_iter_mut()
+                    .zip(w.par_iter_mut())
+                    .for_each(|(l, w)| sort_list(l, Some(w)));
+            }
+        };
+        sort_all(&mut out, &mut out_w);
+        sort_all(&mut inn, &mut in_w);
+        let live = alive.iter().filter(|&&a| a).count();
+        DynGraph {
+            directed,
+            weighted,
+            base: n,
+            ids,
+            extra: HashMap::new(),
+            alive,
+            out,
+            out_w,
+            inn,
+            in_w,
+            arcs: arcs.len() as u64,
+            live,
+        }
+    }
+
+    /// Reads every vertex and edge of `store` (shards scanned in parallel).
+    ///
+    /// # Errors
+    /// A store read failure; more than `u32::MAX` vertices.
+    pub fn from_store(store: &Store) -> Result<Self> {
+        let err = |e: morpheus_storage::Error| Error::InvalidArgument(format!("graph store: {e}"));
+        let shards: Vec<u32> = (0..store.shard_count()).collect();
+        let parts: Vec<(Vec<u64>, Vec<(u64, u64, f64)>)> = shards
+            .par_iter()
+            .map(|&s| {
+                let ids = store.vertex_ids(s).map_err(err)?;
+                let mut edges = Vec::new();
+                store
+                    .scan_edges(s, |a, b, w| edges.push((a, b, w)))
+                    .map_err(err)?;
+                Ok((ids, edges))
+            })
+            .collect::<Result<_>>()?;
+        let mut ids: Vec<u64> = parts.iter().flat_map(|p| p.0.iter().copied()).collect();
+        ids.extend(
+            parts
+                .iter()
+                .flat_map(|p| p.1.iter().flat_map(|e| [e.0, e.1])),
+        );
+        ids.par_sort_unstable();
+        ids.dedup();
+        if ids.len() >= NONE as usize {
+            return Err(Error::InvalidArgument(format!(
+                "{} vertices: incremental state holds fewer than {NONE}",
+                ids.len()
+            )));
+        }
+        let first = ids.first().copied().unwrap_or(0);
+        let contiguous = ids
+            .last()
+            .is_some_and(|&l| l - first == ids.len() as u64 - 1);
+        let idx = |id: u64| -> u32 {
+            if contiguous {
+                (id - first) as u32
+            } else {
+                ids.binary_search(&id).map_or(NONE, |i| i as u32)
+            }
+        };
+        let weighted = store.manifest().weighted;
+        let arcs: Vec<(u32, u32, f64)> = parts
+            .par_iter()
+            .flat_map_iter(|p| {
+                p.1.iter()
+                    .map(|&(a, b, w)| (idx(a), idx(b), if weighted { w } else { 1.0 }))
+            })
+            .collect();
+        drop(parts);
+        let alive = vec![true; ids.len()];
+        Ok(Self::from_arcs(
+            ids,
+            alive,
+            store.manifest().directed,
+            weighted,
+            &arcs,
+        ))
+    }
+
+    /// Number of vertex slots (live and deleted).
+    pub fn slots(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Number of live vertices.
+    pub fn vertex_count(&self) -> usize {
+        self.live
+    }
+
+    /// Number of arcs (an undirected edge counts twice).
+    pub fn arc_count(&self) -> u64 {
+        self.arcs
+    }
+
+    /// Whether the graph is directed.
+    pub fn directed(&self) -> bool {
+        self.directed
+    }
+
+    /// Whether arcs carry weights.
+    pub fn weighted(&self) -> bool {
+        self.weighted
+    }
+
+    /// The slot of `id`, live or deleted.
+    pub fn index_of(&self, id: u64) -> Option<u32> {
+        match self.ids[..self.base].binary_search(&id) {
+            Ok(i) => Some(i as u32),
+            Err(_) => self.extra.get(&id).copied(),
+        }
+    }
+
+    /// The slot of a live vertex `id`.
+    pub fn live_index(&self, id: u64) -> Option<u32> {
+        self.index_of(id).filter(|&i| self.alive[i as usize])
+    }
+
+    /// The id in slot `v`.
+    pub fn id(&self, v: u32) -> u64 {
+        self.ids[v as usize]
+    }
+
+    /// Whether slot `v` holds a live vertex.
+    pub fn is_alive(&self, v: u32) -> bool {
+        self.alive[v as usize]
+    }
+
+    /// Out-neighbours of `v` (sorted, repeated for multi-edges).
+    pub fn out(&self, v: u32) -> &[u32] {
+        &self.out[v as usize]
+    }
+
+    /// Weights aligned with [`DynGraph::out`] (all 1.0 when unweighted).
+    pub fn out_weight(&self, v: u32, i: usize) -> f64 {
+        if self.weighted {
+            self.out_w[v as usize][i]
+        } else {
+            1.0
+        }
+    }
+
+    /// In-neighbours of `v`.
+    pub fn inn(&self, v: u32) -> &[u32] {
+        if self.directed {
+            &self.inn[v as usize]
+        } else {
+            &self.out[v as usize]
+        }
+    }
+
+    /// Weights aligned with [`DynGraph::inn`].
+    pub fn in_weight(&self, v: u32, i: usize) -> f64 {
+        match (self.weighted, self.directed) {
+            (false, _) => 1.0,
+            (true, true) => self.in_w[v as usize][i],
+            (true, false) => self.out_w[v as usize][i],
+        }
+    }
+
+    /// Calls `f` for every neighbour of `v` ignoring direction (in-lists of directed
+    /// graphs included; repeats possible).
+    pub fn for_each_neighbor(&self, v: u32, mut f: impl FnMut(u32)) {
+        self.out[v as usize].iter().for_each(|&w| f(w));
+        if self.directed {
+            self.inn[v as usize].iter().for_each(|&w| f(w));
+        }
+    }
+
+    /// Whether an arc `u -> v` exists.
+    pub fn has_arc(&self, u: u32, v: u32) -> bool {
+        self.out[u as usize].binary_search(&v).is_ok()
+    }
+
+    /// Whether `u` and `v` are adjacent in the undirected simple graph.
+    pub fn adjacent(&self, u: u32, v: u32) -> bool {
+        u != v && (self.has_arc(u, v) || self.has_arc(v, u))
+    }
+
+    /// Ids of the live vertices, ascending, with their slots.
+    pub fn live_in_id_order(&self) -> Vec<(u64, u32)> {
+        let mut v: Vec<(u64, u32)> = (0..self.ids.len() as u32)
+            .filter(|&i| self.alive[i as usize])
+            .map(|i| (self.ids[i as usize], i))
+            .collect();
+        if !self.extra.is_empty() {
+            v.sort_unstable();
+        }
+        v
+    }
+
+    /// Adds vertex `id` (reviving its slot if it had one); returns its slot and whether it
+    /// was absent before.
+    pub(crate) fn add_vertex(&mut self, id: u64) -> (u32, bool) {
+        if let Some(i) = self.index_of(id) {
+            let was = std::mem::replace(&mut self.alive[i as usize], true);
+            if !was {
+                self.live += 1;
+            }
+            return (i, !was);
+        }
+        let i = self.ids.len() as u32;
+        self.ids.push(id);
+        self.extra.insert(id, i);
+        self.alive.push(true);
+        self.out.push(Vec::new());
+        if self.weighted {
+            self.out_w.push(Vec::new());
+        }
+        if self.directed {
+            self.inn.push(Vec::new());
+            if self.weighted {
+                self.in_w.push(Vec::new());
+            }
+        }
+        self.live += 1;
+        (i, true)
+    }
+
+    /// Marks `v` deleted (its arcs must have been removed).
+    pub(crate) fn remove_vertex(&mut self, v: u32) {
+        if std::mem::replace(&mut self.alive[v as usize], false) {
+            self.live -= 1;
+        }
+    }
+
+    /// Inserts one arc.
+    pub(crate) fn insert_arc(&mut self, u: u32, v: u32, w: f64) {
+        let weighted = self.weighted;
+        insert_sorted(
+            &mut self.out[u as usize],
+            weighted.then(|| &mut self.out_w[u as usize]),
+            v,
+            w,
+        );
+        if self.directed {
+            insert_sorted(
+                &mut self.inn[v as usize],
+                weighted.then(|| &mut self.in_w[v as usize]),
+                u,
+                w,
+            );
+        }
+        self.arcs += 1;
+    }
+
+    /// Removes one arc `u -> v` of weight `w`; false when there is none.
+    pub(crate) fn remove_arc(&mut self, u: u32, v: u32, w: f64) -> bool {
+        let weighted = self.weighted;
+        if !remove_sorted(
+            &mut self.out[u as usize],
+            weighted.then(|| &mut self.out_w[u as usize]),
+            v,
+            w,
+        ) {
+            return false;
+        }
+        if self.directed {
+            remove_sorted(
+                &mut self.inn[v as usize],
+                weighted.then(|| &mut self.in_w[v as usize]),
+                u,
+                w,
+            );
+        }
+        self.arcs -= 1;
+        true
+    }
+
+    /// The out-arcs of `v` as `(neighbour id, weight)`, sorted by id then weight bits.
+    pub(crate) fn out_by_id(&self, v: u32) -> Vec<(u64, f64)> {
+        let mut arcs: Vec<(u64, f64)> = self.out[v as usize]
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| (self.ids[d as usize], self.out_weight(v, i)))
+            .collect();
+        arcs.sort_unstable_by_key(|&(d, w)| (d, w.to_bits()));
+        arcs
+    }
+
+    /// Bytes held by the graph (heap capacity of every list and table).
+    pub fn memory_bytes(&self) -> u64 {
+        let lists = |l: &Vec<Vec<u32>>| -> usize {
+            l.capacity() * std::mem::size_of::<Vec<u32>>()
+                + l.iter().map(|v| v.capacity() * 4).sum::<usize>()
+        };
+        let wlists = |l: &Vec<Vec<f64>>| -> usize {
+            l.capacity() * std::mem::size_of::<Vec<f64>>()
+                + l.iter().map(|v| v.capacity() * 8).sum::<usize>()
+        };
+        (self.ids.capacity() * 8
+            + self.alive.capacity()
+            + self.extra.capacity() * 16
+            + lists(&self.out)
+            + lists(&self.inn)
+            + wlists(&self.out_w)
+            + wlists(&self.in_w)) as u64
+    }
+}

@@ -1,0 +1,393 @@
+//! Saving and reopening an [`Incremental`] state directory.
+//!
+//! The directory holds `state.json` (format, store identity, LSN, what is maintained) and
+//! `state.bin`: length-framed sections, each with a CRC32, of little-endian arrays (ids,
+//! live flags, CSR out-lists with weights, then each algorithm's arrays). A save writes a
+//! sibling directory and swaps it in by renames, so a crash leaves the old state or none,
+//! never a mix; a state that fails any check is reported (and the caller rebuilds).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use morpheus_storage::Store;
+
+use super::{DynGraph, Incremental, Paths, State, Triangles, Want, Wcc, NONE};
+use crate::{Error, Result};
+
+const FORMAT: u32 = 1;
+const MAGIC: &[u8; 8] = b"MPHINC01";
+const META: &str = "state.json";
+const DATA: &str = "state.bin";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Meta {
+    format: u32,
+    store_id: u64,
+    store: PathBuf,
+    lsn: u64,
+    directed: bool,
+    weighted: bool,
+    algorithms: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    fn section(&mut self, payload: &[u8]) {
+        self.buf
+            .extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        self.buf
+            .extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        self.buf.extend_from_slice(payload);
+    }
+    fn u64s(&mut self, v: impl IntoIterator<Item = u64>) {
+        let p: Vec<u8> = v.into_iter().flat_map(u64::to_le_bytes).collect();
+        self.section(&p);
+    }
+    fn u32s(&mut self, v: &[u32]) {
+        let p: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.section(&p);
+    }
+    fn f64s(&mut self, v: &[f64]) {
+        self.u64s(v.iter().map(|x| x.to_bits()));
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn section(&mut self) -> std::result::Result<&'a [u8], String> {
+        let head = self
+            .buf
+            .get(self.at..self.at + 12)
+            .ok_or("state.bin ends early")?;
+        let len = u64::from_le_bytes(head[..8].try_into().expect("8 bytes")) as usize;
+        let crc = u32::from_le_bytes(head[8..].try_into().expect("4 bytes"));
+        let start = self.at + 12;
+        let payload = start
+            .checked_add(len)
+            .and_then(|end| self.buf.get(start..end))
+            .ok_or("state.bin ends early")?;
+        if crc32fast::hash(payload) != crc {
+            return Err(format!("state.bin: checksum mismatch at byte {}", self.at));
+        }
+        self.at = start + len;
+        Ok(payload)
+    }
+    fn u64s(&mut self) -> std::result::Result<Vec<u64>, String> {
+        let p = self.section()?;
+        if p.len() % 8 != 0 {
+            return Err("state.bin: misframed array".into());
+        }
+        Ok(p.chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect())
+    }
+    fn u32s(&mut self) -> std::result::Result<Vec<u32>, String> {
+        let p = self.section()?;
+        if p.len() % 4 != 0 {
+            return Err("state.bin: misframed array".into());
+        }
+        Ok(p.chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect())
+    }
+    fn f64s(&mut self) -> std::result::Result<Vec<f64>, String> {
+        Ok(self.u64s()?.into_iter().map(f64::from_bits).collect())
+    }
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_owned())
+}
+
+impl Incremental {
+    /// Writes the state to `dir` (replacing what was there) for [`super::refresh`] to
+    /// reopen.
+    ///
+    /// # Errors
+    /// A file that cannot be written.
+    pub fn save(&self, dir: &Path, store: &Store) -> Result<()> {
+        let g = &self.graph;
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(MAGIC);
+        w.u64s(g.ids.iter().copied());
+        w.u64s([g.base as u64]);
+        w.section(&g.alive.iter().map(|&a| u8::from(a)).collect::<Vec<u8>>());
+        let mut off = 0u64;
+        w.u64s(std::iter::once(0).chain(g.out.iter().map(|l| {
+            off += l.len() as u64;
+            off
+        })));
+        let targets: Vec<u32> = g.out.iter().flatten().copied().collect();
+        w.u32s(&targets);
+        drop(targets);
+        let weights: Vec<f64> = g.out_w.iter().flatten().copied().collect();
+        w.f64s(&weights);
+        drop(weights);
+        for (_, s) in &self.algos {
+            match s {
+                State::Degree => {}
+                State::Wcc(c) => w.u32s(&c.label),
+                State::Paths(p) => {
+                    w.f64s(&p.dist);
+                    w.u32s(&p.parent);
+                }
+                State::Triangles(t) => {
+                    w.u64s([t.total]);
+                    w.u64s(t.per.iter().copied());
+                }
+                State::PageRank(r) => w.f64s(r),
+            }
+        }
+        let meta = Meta {
+            format: FORMAT,
+            store_id: self.store_id,
+            store: canonical(store.dir()),
+            lsn: self.lsn,
+            directed: g.directed,
+            weighted: g.weighted,
+            algorithms: self
+                .algos
+                .iter()
+                .map(|(want, _)| (want.key.clone(), want.fingerprint()))
+                .collect(),
+        };
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "state".into());
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(io_err(parent))?;
+        let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir_all(&staging).map_err(io_err(&staging))?;
+        let write = |file: &str, bytes: &[u8]| -> Result<()> {
+            let path = staging.join(file);
+            let mut f = fs::File::create(&path).map_err(io_err(&path))?;
+            f.write_all(bytes).map_err(io_err(&path))?;
+            f.sync_all().map_err(io_err(&path))
+        };
+        write(DATA, &w.buf)?;
+        let json = serde_json::to_vec_pretty(&meta).expect("plain struct");
+        write(META, &json)?;
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        if dir.exists() {
+            fs::rename(dir, &old).map_err(io_err(dir))?;
+        }
+        fs::rename(&staging, dir).map_err(io_err(dir))?;
+        let _ = fs::remove_dir_all(&old);
+        Ok(())
+    }
+}
+
+/// Reopens the state in `dir` if it matches `store` and `wants`; otherwise says why not.
+pub(super) fn open(
+    dir: &Path,
+    store: &Store,
+    wants: &[Want],
+) -> std::result::Result<Incremental, String> {
+    let meta_path = dir.join(META);
+    let text = match fs::read(&meta_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("no incremental state in {} yet", dir.display()))
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", meta_path.display())),
+    };
+    let meta: Meta = serde_json::from_slice(&text)
+        .map_err(|e| format!("{} is not valid: {e}", meta_path.display()))?;
+    if meta.format != FORMAT {
+        return Err(format!(
+            "state format {} (this build reads {FORMAT})",
+            meta.format
+        ));
+    }
+    let m = store.manifest();
+    if meta.store_id != m.id || (m.id == 0 && meta.store != canonical(store.dir())) {
+        return Err(format!(
+            "the state was made from another store ({})",
+            meta.store.display()
+        ));
+    }
+    if meta.lsn > store.last_lsn() {
+        return Err(format!(
+            "the state is at LSN {} but the store ends at {} (restored from a backup?)",
+            meta.lsn,
+            store.last_lsn()
+        ));
+    }
+    if meta.directed != m.directed || meta.weighted != m.weighted {
+        return Err("the store's directedness or weights changed".into());
+    }
+    let want_fp: Vec<(String, String)> = wants
+        .iter()
+        .map(|w| (w.key.clone(), w.fingerprint()))
+        .collect();
+    if meta.algorithms != want_fp {
+        return Err("the job's algorithms or their parameters changed".into());
+    }
+    let data_path = dir.join(DATA);
+    let bytes =
+        fs::read(&data_path).map_err(|e| format!("cannot read {}: {e}", data_path.display()))?;
+    if bytes.get(..8) != Some(&MAGIC[..]) {
+        return Err(format!(
+            "{} is not an incremental state",
+            data_path.display()
+        ));
+    }
+    let mut r = Reader { buf: &bytes, at: 8 };
+    let ids = r.u64s()?;
+    let n = ids.len();
+    let base = r.u64s()?.first().copied().unwrap_or(0) as usize;
+    let alive: Vec<bool> = r.section()?.iter().map(|&b| b != 0).collect();
+    let offsets = r.u64s()?;
+    let targets = r.u32s()?;
+    let weights = r.f64s()?;
+    let bad = || format!("{} is inconsistent", data_path.display());
+    if alive.len() != n
+        || base > n
+        || offsets.len() != n + 1
+        || offsets.last().copied() != Some(targets.len() as u64)
+        || offsets.windows(2).any(|w| w[0] > w[1])
+        || targets.iter().any(|&t| t as usize >= n)
+        || (meta.weighted && weights.len() != targets.len())
+        || !ids[..base].windows(2).all(|w| w[0] < w[1])
+    {
+        return Err(bad());
+    }
+    let graph = load_graph(
+        ids,
+        base,
+        alive,
+        &offsets,
+        &targets,
+        &weights,
+        meta.directed,
+        meta.weighted,
+    );
+    let mut algos = Vec::with_capacity(wants.len());
+    for want in wants {
+        use crate::run::Algorithm as A;
+        let state = match want.algorithm {
+            A::Degree => State::Degree,
+            A::Wcc => {
+                let label = r.u32s()?;
+                if label.len() != n || label.iter().any(|&l| l != NONE && l as usize >= n) {
+                    return Err(bad());
+                }
+                State::Wcc(Wcc::from_labels(label))
+            }
+            A::Bfs | A::Sssp => {
+                let dist = r.f64s()?;
+                let parent = r.u32s()?;
+                if dist.len() != n || parent.len() != n {
+                    return Err(bad());
+                }
+                State::Paths(Paths::from_parts(
+                    want.params.source.unwrap_or_default(),
+                    want.algorithm == A::Bfs,
+                    dist,
+                    parent,
+                ))
+            }
+            A::Triangles => {
+                let total = r.u64s()?.first().copied().unwrap_or(0);
+                let per = r.u64s()?;
+                State::Triangles(Triangles { per, total })
+            }
+            A::PageRank => State::PageRank(r.f64s()?),
+            other => return Err(format!("{other} cannot be reopened")),
+        };
+        algos.push((want.clone(), state));
+    }
+    Ok(Incremental {
+        graph,
+        lsn: meta.lsn,
+        store_id: meta.store_id,
+        algos,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_graph(
+    ids: Vec<u64>,
+    base: usize,
+    alive: Vec<bool>,
+    offsets: &[u64],
+    targets: &[u32],
+    weights: &[f64],
+    directed: bool,
+    weighted: bool,
+) -> DynGraph {
+    let n = ids.len();
+    let range = |v: usize| offsets[v] as usize..offsets[v + 1] as usize;
+    let out: Vec<Vec<u32>> = (0..n).map(|v| targets[range(v)].to_vec()).collect();
+    let out_w: Vec<Vec<f64>> = if weighted {
+        (0..n).map(|v| weights[range(v)].to_vec()).collect()
+    } else {
+        Vec::new()
+    };
+    let (mut inn, mut in_w) = (Vec::new(), Vec::new());
+    if directed {
+        let mut deg = vec![0usize; n];
+        targets.iter().for_each(|&t| deg[t as usize] += 1);
+        inn = deg
+            .iter()
+            .map(|&d| Vec::with_capacity(d))
+            .collect::<Vec<Vec<u32>>>();
+        if weighted {
+            in_w = deg
+                .iter()
+                .map(|&d| Vec::with_capacity(d))
+                .collect::<Vec<Vec<f64>>>();
+        }
+        // Sources in ascending order: every in-list comes out sorted.
+        for v in 0..n {
+            for e in range(v) {
+                inn[targets[e] as usize].push(v as u32);
+                if weighted {
+                    in_w[targets[e] as usize].push(weights[e]);
+                }
+            }
+        }
+    }
+    let extra: HashMap<u64, u32> = ids[base..]
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| (id, (base + i) as u32))
+        .collect();
+    let live = alive.iter().filter(|&&a| a).count();
+    DynGraph {
+        directed,
+        weighted,
+        ids,
+        base,
+        extra,
+        alive,
+        out,
+        out_w,
+        inn,
+        in_w,
+        arcs: targets.len() as u64,
+        live,
+    }
+}
