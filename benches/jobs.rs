@@ -89,6 +89,7 @@ fn run_job(dir: &Path, text: &str, workers: usize) -> (f64, morpheus_jobs::RunRe
             workers: Some(workers),
             memory_budget: Some(8 << 30),
             spill_dir: None,
+            incremental_state: None,
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));

@@ -42,6 +42,11 @@ pub(crate) struct RunArgs {
     /// Write the run's metrics (totals, per stage, outputs) as JSON to this file.
     #[arg(long)]
     metrics: Option<PathBuf>,
+    /// Keep incremental state here (specs with `incremental = true`): the next run reads
+    /// the store's changes since this one and updates the results instead of recomputing
+    /// them (a state that does not match the store is rebuilt, and the run says so).
+    #[arg(long, value_name = "DIR")]
+    incremental_state: Option<PathBuf>,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -137,6 +142,7 @@ pub(crate) fn run_cmd(a: &RunArgs, quiet: bool) -> Result<ExitCode> {
         workers: a.workers.map(|w| w as usize),
         memory_budget: a.memory_budget,
         spill_dir: a.spill_dir.clone(),
+        incremental_state: a.incremental_state.clone(),
     };
     morpheus_jobs::runner::config(&spec, &options)?;
     let mut tries = 0;
@@ -190,6 +196,15 @@ pub(crate) fn metrics_json(spec: &Spec, report: &RunReport, retries: u32) -> ser
             "summaries".into(),
             serde_json::to_value(&report.summaries).unwrap_or_default(),
         );
+        if let Some(n) = report.input_changes() {
+            obj.insert("input_changes".into(), n.into());
+            let per: serde_json::Map<String, serde_json::Value> = report
+                .incremental
+                .iter()
+                .map(|(g, r)| (g.clone(), serde_json::to_value(r).unwrap_or_default()))
+                .collect();
+            obj.insert("incremental".into(), per.into());
+        }
     }
     json
 }
@@ -204,6 +219,22 @@ pub(crate) fn write_json(path: &std::path::Path, value: &serde_json::Value) -> R
 }
 
 fn print_report(spec: &Spec, report: &RunReport, quiet: bool) {
+    for (g, r) in &report.incremental {
+        match (&r.reason, r.from_lsn) {
+            (None, Some(from)) => eprintln!(
+                "incremental update of `{g}`: {} input changes ({} store cells) since LSN {from}, \
+                 now at LSN {}, in {:.3}s",
+                r.input_changes, r.changed_cells, r.to_lsn, r.update_seconds
+            ),
+            (reason, _) => eprintln!(
+                "full computation of `{g}` ({}): {} vertices, {} arcs, in {:.3}s",
+                reason.as_deref().unwrap_or("no state"),
+                r.vertices,
+                r.arcs,
+                r.update_seconds
+            ),
+        }
+    }
     for s in &report.summaries {
         println!("{s}");
     }

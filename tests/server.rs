@@ -502,3 +502,133 @@ fn a_schedule_missed_while_down_runs_once_on_start_with_catchup_once() {
         assert!(s["next_run"].as_f64().unwrap() > 1.0e9, "{s}");
     }
 }
+
+#[test]
+fn a_scheduled_incremental_pipeline_updates_from_the_store_change_log() {
+    let setup = Setup::new();
+    let data = setup.data();
+    let text = fs::read_to_string(data.join("g.txt")).unwrap();
+    let pairs: Vec<(u64, u64)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            (
+                f.next().unwrap().parse().unwrap(),
+                f.next().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    let source = pairs[0].0;
+    let example = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/jobs/incremental-wcc.toml"
+    ))
+    .unwrap();
+    let spec = format!("{example}\n[schedule]\ncron = \"* * * * * *\"\n")
+        .replace("store = \"morpheus-demo/store\"", "store = \"store\"")
+        .replace("out = \"morpheus-demo/incremental\"", "out = \"inc\"")
+        .replace("source = \"14184\"", &format!("source = \"{source}\""));
+    let server = Server::start(&setup, &[]);
+    let (status, body) = server.request("POST", "/api/v1/jobs", Some(&spec), None);
+    assert_eq!(status, 201, "{body}");
+    let schedule = serde_json::from_str::<Value>(&body).unwrap()["schedule_id"]
+        .as_i64()
+        .unwrap();
+    let succeeded_after = |t: f64| -> Option<i64> {
+        let list = server.get("/api/v1/jobs?state=succeeded");
+        list["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["schedule_id"] == schedule)
+            .filter(|j| j["started_at"].as_f64().unwrap() > t)
+            .map(|j| j["id"].as_i64().unwrap())
+            .min()
+    };
+    let wait_after = |t: f64| -> i64 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(id) = succeeded_after(t) {
+                return id;
+            }
+            assert!(Instant::now() < deadline, "no scheduled run after {t}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let first = wait_after(0.0);
+    let log = server
+        .request("GET", &format!("/api/v1/jobs/{first}/logs"), None, None)
+        .1;
+    assert!(log.contains("full computation of `@graph`"), "{log}");
+
+    // Change the store between runs: one new edge (and vertex), two deleted edge pairs.
+    fs::write(data.join("new.txt"), "3 900000\n").unwrap();
+    ok(&[
+        "import",
+        "--store",
+        s(&data.join("store")),
+        s(&data.join("new.txt")),
+    ]);
+    let gone: Vec<(u64, u64)> = vec![pairs[1], pairs[2]];
+    let gone_text: String = gone.iter().map(|(a, b)| format!("{a} {b}\n")).collect();
+    fs::write(data.join("gone.txt"), gone_text).unwrap();
+    ok(&[
+        "import",
+        "--store",
+        s(&data.join("store")),
+        "--delete",
+        s(&data.join("gone.txt")),
+    ]);
+    let removed = pairs.iter().filter(|p| gone.contains(p)).count();
+    let changed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let after = wait_after(changed_at);
+    // Runs fire every second, so one may have started between the two imports: the runs
+    // after the first one together processed the change, and each only its own part.
+    let changes = |id: i64| -> u64 {
+        let log = server
+            .request("GET", &format!("/api/v1/jobs/{id}/logs"), None, None)
+            .1;
+        let marker = "incremental update of `@graph`: ";
+        let at = log
+            .find(marker)
+            .unwrap_or_else(|| panic!("job {id}: {log}"))
+            + marker.len();
+        let n = log[at..].split_whitespace().next().unwrap();
+        n.parse()
+            .unwrap_or_else(|_| panic!("job {id}: `{n}` in {log}"))
+    };
+    let list = server.get("/api/v1/jobs?state=succeeded");
+    let runs: Vec<i64> = list["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["schedule_id"] == schedule)
+        .map(|j| j["id"].as_i64().unwrap())
+        .filter(|&id| id > first && id <= after)
+        .collect();
+    let total: u64 = runs.iter().map(|&id| changes(id)).sum();
+    assert_eq!(total, (2 + removed) as u64, "runs {runs:?}");
+    server.kill();
+
+    // The incremental outputs equal a fresh batch run of the same pipeline.
+    let plain = data.join("plain.toml");
+    fs::write(&plain, spec.replace("incremental = true", "")).unwrap();
+    ok(&[
+        "run",
+        s(&plain),
+        "--set",
+        &format!("store={}", s(&data.join("store"))),
+        "--set",
+        &format!("out={}", s(&data.join("fresh"))),
+    ]);
+    for file in ["wcc.parquet", "bfs.parquet"] {
+        let a = common::parquet_rows(&data.join("inc").join(file));
+        let b = common::parquet_rows(&data.join("fresh").join(file));
+        assert!(a.len() > 100);
+        assert_eq!(a, b, "{file}");
+    }
+}

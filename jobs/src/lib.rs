@@ -15,4 +15,4 @@ pub mod spec;
 
 pub use error::{Error, Result};
 pub use runner::{run, RunOptions, RunReport};
-pub use spec::{LoadOptions, Spec, SpecError};
+pub use spec::{IncrementalGraph, LoadOptions, Spec, SpecError};

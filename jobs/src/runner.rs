@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use morpheus_engine::{Config, Context, Error, JobMetrics, Result, StageMetrics};
+use morpheus_graph::incremental::{refresh, Incremental, RefreshReport};
 use morpheus_graph::run::{compute, Values};
 use morpheus_graph::Graph;
 use morpheus_rdd::{CsvOptions, Item, Rdd, Row, Schema, Value};
@@ -26,6 +27,9 @@ pub struct RunOptions {
     pub memory_budget: Option<u64>,
     /// Spill directory (default: the system temporary directory).
     pub spill_dir: Option<PathBuf>,
+    /// Where incremental state is kept between runs (specs with `incremental = true`):
+    /// one subdirectory per graph. Without it such a spec runs in full.
+    pub incremental_state: Option<PathBuf>,
 }
 
 /// One output as written.
@@ -56,6 +60,84 @@ pub struct RunReport {
     pub load_seconds: f64,
     /// Seconds spent in algorithms.
     pub compute_seconds: f64,
+    /// How each incrementally maintained graph was brought up to date, by graph step.
+    pub incremental: Vec<(String, RefreshReport)>,
+}
+
+impl RunReport {
+    /// Arc and vertex differences processed by incremental updates (the whole graph for a
+    /// full build); `None` when nothing ran incrementally.
+    pub fn input_changes(&self) -> Option<u64> {
+        (!self.incremental.is_empty())
+            .then(|| self.incremental.iter().map(|(_, r)| r.input_changes).sum())
+    }
+}
+
+/// Per-vertex results computed before the workers start (incremental runs), by step.
+type Precomputed = HashMap<String, (Vec<u64>, Values, Option<String>)>;
+
+/// Brings every incremental graph of `spec` up to date in `dir`; returns the states (to
+/// save once the run succeeded), their results and the reports.
+fn refresh_all(
+    spec: &Spec,
+    dir: &Path,
+) -> Result<(
+    Vec<(PathBuf, Store, Incremental)>,
+    Precomputed,
+    Vec<(String, RefreshReport)>,
+)> {
+    let mut states = Vec::new();
+    let mut results = Precomputed::new();
+    let mut reports = Vec::new();
+    for g in spec.incremental_graphs() {
+        let store = Store::open_read_only(&g.store)
+            .map_err(|e| Error::Job(format!("graph `{}`: {e}", g.graph)))?;
+        let sub = dir.join(state_dir_name(&g.graph));
+        let (inc, report) = refresh(&sub, &store, &g.wants)
+            .map_err(|e| Error::Job(format!("graph `{}`: {e}", g.graph)))?;
+        match &report.reason {
+            None => tracing::info!(
+                graph = %g.graph,
+                changes = report.input_changes,
+                from_lsn = report.from_lsn,
+                to_lsn = report.to_lsn,
+                seconds = report.update_seconds,
+                "incremental update: {} input changes since LSN {}",
+                report.input_changes,
+                report.from_lsn.unwrap_or_default()
+            ),
+            Some(why) => tracing::info!(
+                graph = %g.graph,
+                "full computation ({why}): {} vertices, {} arcs",
+                report.vertices,
+                report.arcs
+            ),
+        }
+        for w in &g.wants {
+            let r = inc
+                .values(&w.key)
+                .map_err(|e| Error::Job(format!("step `{}`: {e}", w.key)))?;
+            results.insert(w.key.clone(), r);
+        }
+        reports.push((g.graph.clone(), report));
+        states.push((sub, store, inc));
+    }
+    Ok((states, results, reports))
+}
+
+/// A file name for a graph step (`@input` becomes `input`; odd characters are replaced).
+fn state_dir_name(graph: &str) -> String {
+    graph
+        .trim_start_matches('@')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The engine configuration for `spec` with `options`.
@@ -80,15 +162,42 @@ pub fn config(spec: &Spec, options: &RunOptions) -> Result<Config> {
 pub fn run(spec: &Spec, options: &RunOptions) -> Result<RunReport> {
     let spec = Arc::new(spec.clone());
     let config = config(&spec, options)?;
+    let (states, pre, reports) = match (&options.incremental_state, spec.incremental) {
+        (Some(dir), true) => refresh_all(&spec, dir)?,
+        (Some(_), false) => {
+            return Err(Error::Job(format!(
+                "job `{}` is not incremental: add `incremental = true` to the spec to keep \
+                 state between runs",
+                spec.name
+            )))
+        }
+        (None, incremental) => {
+            if incremental {
+                tracing::info!("no incremental state directory given: computing in full");
+            }
+            (Vec::new(), Precomputed::new(), Vec::new())
+        }
+    };
+    let update_seconds: f64 = reports.iter().map(|(_, r)| r.update_seconds).sum();
+    let load_seconds: f64 = reports.iter().map(|(_, r)| r.load_seconds).sum();
     let job = Arc::clone(&spec);
+    let pre = Arc::new(pre);
     let (mut results, metrics) =
-        morpheus_engine::execute(config, move |ctx| run_worker(ctx, &job))?;
+        morpheus_engine::execute(config, move |ctx| run_worker(ctx, &job, &pre))?;
     let mut report = if results.is_empty() {
         RunReport::default()
     } else {
         results.swap_remove(0)
     };
     report.metrics = metrics;
+    report.load_seconds += load_seconds;
+    report.compute_seconds += update_seconds;
+    // The outputs are in place: only now does the state move forward.
+    for (dir, store, inc) in &states {
+        inc.save(dir, store)
+            .map_err(|e| Error::Job(format!("saving incremental state: {e}")))?;
+    }
+    report.incremental = reports;
     Ok(report)
 }
 
@@ -106,6 +215,7 @@ struct Table {
 struct Worker<'a, 'w> {
     ctx: &'a Context<'w>,
     spec: &'a Spec,
+    pre: &'a Precomputed,
     graphs: HashMap<String, LoadedGraph>,
     tables: HashMap<String, Table>,
     uses: HashMap<String, usize>,
@@ -119,7 +229,7 @@ fn step_err(step: &str, e: Error) -> Error {
     }
 }
 
-fn run_worker(ctx: &Context<'_>, spec: &Spec) -> Result<RunReport> {
+fn run_worker(ctx: &Context<'_>, spec: &Spec, pre: &Precomputed) -> Result<RunReport> {
     let mut uses: HashMap<String, usize> = HashMap::new();
     for s in &spec.steps {
         for r in references(&s.kind) {
@@ -132,6 +242,7 @@ fn run_worker(ctx: &Context<'_>, spec: &Spec) -> Result<RunReport> {
     let mut w = Worker {
         ctx,
         spec,
+        pre,
         graphs: HashMap::new(),
         tables: HashMap::new(),
         uses,
@@ -177,6 +288,16 @@ fn references(kind: &StepKind) -> Vec<&str> {
 }
 
 impl Worker<'_, '_> {
+    /// Whether graph step `name` is maintained incrementally (its algorithms' results were
+    /// computed before the workers started, so it need not be loaded).
+    fn maintained(&self, name: &str) -> bool {
+        self.spec.steps.iter().all(|s| match &s.kind {
+            StepKind::Algorithm { graph, .. } if graph == name => self.pre.contains_key(&s.name),
+            StepKind::Subgraph { graph, .. } => graph != name,
+            _ => true,
+        }) && !self.pre.is_empty()
+    }
+
     fn store(&self, input: &str) -> Result<Store> {
         match self.spec.inputs.get(input) {
             Some(Input::Store { path }) => {
@@ -257,6 +378,7 @@ impl Worker<'_, '_> {
                 .ok_or_else(|| Error::Job(format!("step `{name}` has no table schema")))
         };
         let table = match &step.kind {
+            StepKind::Load { .. } if self.maintained(name) => return Ok(()),
             StepKind::Load { input } => return self.load(name, input),
             StepKind::Subgraph {
                 graph,
@@ -288,6 +410,23 @@ impl Worker<'_, '_> {
                 };
                 self.graphs.insert(name.to_owned(), sub);
                 return Ok(());
+            }
+            StepKind::Algorithm { .. } if self.pre.contains_key(name) => {
+                let (ids, values, summary) = &self.pre[name];
+                if ctx.index() == 0 {
+                    if let Some(s) = summary {
+                        self.report.summaries.push(format!("{name}: {s}"));
+                    }
+                }
+                let rows = if ctx.index() == 0 {
+                    vertex_rows(ids, values)?
+                } else {
+                    Vec::new()
+                };
+                Table {
+                    rows: local_rdd(ctx, rows),
+                    schema: schema()?,
+                }
             }
             StepKind::Algorithm {
                 graph,

@@ -97,6 +97,21 @@ impl App {
     fn job_dir(&self, id: i64) -> PathBuf {
         self.config.state_dir.join("jobs").join(id.to_string())
     }
+
+    /// Incremental state of the pipeline `name` (odd characters in the name replaced).
+    fn incremental_dir(&self, name: &str) -> PathBuf {
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.config.state_dir.join("incremental").join(safe)
+    }
 }
 
 const SCHEMA: &str = "
@@ -893,6 +908,14 @@ async fn run_child(app: &App, job: &Ready, cancel: &Notify) -> End {
         .kill_on_drop(true);
     for (k, v) in &job.sets {
         cmd.arg("--set").arg(format!("{k}={v}"));
+    }
+    // Incremental pipelines keep their state under the server's state directory, one
+    // directory per pipeline name, so every run of the pipeline updates the last one's.
+    if let Ok(spec) = load_spec(app, &job.spec, &job.sets) {
+        if spec.incremental {
+            cmd.arg("--incremental-state")
+                .arg(app.incremental_dir(&spec.name));
+        }
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,

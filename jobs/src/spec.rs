@@ -388,6 +388,54 @@ pub struct Spec {
     pub memory_budget: u64,
     /// Runs of this pipeline allowed at the same time (server).
     pub max_concurrent: usize,
+    /// Keep graph results between runs and update them from the store's change log
+    /// (`incremental = true`); every algorithm step then runs on a loaded store (no
+    /// subgraph) with an algorithm that can be maintained.
+    pub incremental: bool,
+}
+
+/// A graph whose results an incremental run maintains ([`Spec::incremental_graphs`]).
+#[derive(Clone, Debug)]
+pub struct IncrementalGraph {
+    /// The graph step (`load` step name or `@input`).
+    pub graph: String,
+    /// The store it reads.
+    pub store: PathBuf,
+    /// The algorithm steps on it.
+    pub wants: Vec<morpheus_graph::incremental::Want>,
+}
+
+/// With `incremental = true`, every algorithm step must run directly on a loaded store
+/// with an algorithm that can be maintained.
+fn check_incremental(ctx: &Ctx<'_>, steps: &[Step]) -> Result<(), SpecError> {
+    for (i, s) in steps.iter().enumerate() {
+        match &s.kind {
+            StepKind::Subgraph { .. } => {
+                return Err(ctx.err(
+                    format!("steps[{i}]"),
+                    format!(
+                        "step `{}`: subgraph steps cannot be maintained incrementally \
+                         (remove `incremental = true` or the subgraph)",
+                        s.name
+                    ),
+                ))
+            }
+            StepKind::Algorithm {
+                algorithm, params, ..
+            } => {
+                if let Some(why) =
+                    morpheus_graph::incremental::Want::unsupported(*algorithm, params)
+                {
+                    return Err(ctx.err(
+                        format!("steps[{i}].algorithm"),
+                        format!("step `{}`: {why}", s.name),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// How [`Spec::load`] resolves things.
@@ -793,12 +841,7 @@ impl Spec {
             return Err(ctx.err("retries", format!("at most 100, found {retries}")));
         }
         let max_concurrent = top.uint("max_concurrent")?.unwrap_or(1).max(1) as usize;
-        if top.bool("incremental")?.unwrap_or(false) {
-            return Err(ctx.err(
-                "incremental",
-                "incremental pipelines are not available yet; remove the field to run in batch",
-            ));
-        }
+        let incremental = top.bool("incremental")?.unwrap_or(false);
         let schedule = match top.table.remove("schedule") {
             None => None,
             Some(v) => {
@@ -941,6 +984,9 @@ impl Spec {
             });
         }
         top.finish(TOP_FIELDS)?;
+        if incremental {
+            check_incremental(&ctx, &steps)?;
+        }
         Ok(Spec {
             name,
             file: file.to_owned(),
@@ -955,7 +1001,48 @@ impl Spec {
             workers: workers as usize,
             memory_budget,
             max_concurrent,
+            incremental,
         })
+    }
+
+    /// The graphs incremental state is kept for: each graph step (a `load` step or an
+    /// `@input` reference) with the store it reads and the algorithm steps run on it.
+    pub fn incremental_graphs(&self) -> Vec<IncrementalGraph> {
+        let mut out: Vec<IncrementalGraph> = Vec::new();
+        for s in &self.steps {
+            let StepKind::Algorithm {
+                graph,
+                algorithm,
+                params,
+            } = &s.kind
+            else {
+                continue;
+            };
+            let input = match graph.strip_prefix('@') {
+                Some(i) => i.to_owned(),
+                None => match self.step(graph).map(|g| &g.kind) {
+                    Some(StepKind::Load { input }) => input.clone(),
+                    _ => continue,
+                },
+            };
+            let Some(Input::Store { path }) = self.inputs.get(&input) else {
+                continue;
+            };
+            let want = morpheus_graph::incremental::Want {
+                key: s.name.clone(),
+                algorithm: *algorithm,
+                params: params.clone(),
+            };
+            match out.iter_mut().find(|g| g.graph == *graph) {
+                Some(g) => g.wants.push(want),
+                None => out.push(IncrementalGraph {
+                    graph: graph.clone(),
+                    store: path.clone(),
+                    wants: vec![want],
+                }),
+            }
+        }
+        out
     }
 
     /// A step by name.

@@ -63,6 +63,7 @@ impl Fixture {
                 workers: Some(workers),
                 memory_budget: budget,
                 spill_dir: Some(self.path("spill")),
+                incremental_state: None,
             },
         )
         .unwrap_or_else(|e| panic!("{e}"))
@@ -411,6 +412,23 @@ fn spec_errors_name_the_file_step_and_field_before_any_work() {
         e.contains("inputs.d: cannot read csv dataset") && e.contains("missing.csv"),
         "{e}"
     );
+    // Incremental pipelines: only algorithms that can be maintained, on a loaded store.
+    let inc = base.replace("name = \"x\"\n", "name = \"x\"\nincremental = true\n");
+    let e = err(&format!(
+        "{inc}[[steps]]\nname = \"p\"\nalgorithm = \"pagerank\"\n"
+    ));
+    assert!(
+        e.contains("steps[0].algorithm: step `p`: incremental PageRank") && e.contains("tolerance"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{inc}[[steps]]\nname = \"c\"\nalgorithm = \"cdlp\"\n"
+    ));
+    assert!(e.contains("cdlp is not maintained incrementally"), "{e}");
+    let e = err(&format!(
+        "{inc}[[steps]]\nname = \"s\"\nsubgraph = \"g\"\nvertices = '(> id 3)'\n"
+    ));
+    assert!(e.contains("subgraph steps cannot be maintained"), "{e}");
     let e = err("name = \"x\"\nsteps = [\n");
     assert!(e.contains("job.toml: line "), "{e}");
     // Outputs confined to a data root.

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests that drive the `morpheus` binary.
 
 use std::path::Path;
+
+use arrow_array::{Array, Float64Array, Int64Array, UInt64Array};
 use std::process::{Command, Output};
 
 /// Runs `morpheus ARGS` (with `CI=true`: no progress bars) and returns its output.
@@ -27,4 +29,34 @@ pub fn ok(args: &[&str]) -> String {
 /// A path as `&str` (test paths are UTF-8).
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
+}
+
+/// Every row of a two-column Parquet file as text, sorted.
+#[allow(dead_code)] // not every test binary compares Parquet outputs
+pub fn parquet_rows(path: &Path) -> Vec<(String, String)> {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap();
+    let text = |a: &dyn Array, i: usize| -> String {
+        if let Some(a) = a.as_any().downcast_ref::<UInt64Array>() {
+            a.value(i).to_string()
+        } else if let Some(a) = a.as_any().downcast_ref::<Int64Array>() {
+            a.value(i).to_string()
+        } else if let Some(a) = a.as_any().downcast_ref::<Float64Array>() {
+            a.value(i).to_string()
+        } else {
+            panic!("unexpected column type {:?}", a.data_type())
+        }
+    };
+    let mut rows = Vec::new();
+    for batch in reader {
+        let b = batch.unwrap();
+        for i in 0..b.num_rows() {
+            rows.push((text(b.column(0), i), text(b.column(1), i)));
+        }
+    }
+    rows.sort();
+    rows
 }
