@@ -222,9 +222,13 @@ fn print_report(spec: &Spec, report: &RunReport, quiet: bool) {
     for (g, r) in &report.incremental {
         match (&r.reason, r.from_lsn) {
             (None, Some(from)) => eprintln!(
-                "incremental update of `{g}`: {} input changes ({} store cells) since LSN {from}, \
+                "incremental update of `{g}`: {} input changes ({} entries from the {}) since LSN {from}, \
                  now at LSN {}, in {:.3}s",
-                r.input_changes, r.changed_cells, r.to_lsn, r.update_seconds
+                r.input_changes,
+                r.changed_cells,
+                r.read_from.as_deref().unwrap_or("store"),
+                r.to_lsn,
+                r.update_seconds
             ),
             (reason, _) => eprintln!(
                 "full computation of `{g}` ({}): {} vertices, {} arcs, in {:.3}s",

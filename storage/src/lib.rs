@@ -13,7 +13,9 @@
 //!   failure inside committed data is reported as corruption with file and offset.
 //! - The cleaner ([`Store::compact`]) rewrites segments with many dead bytes, in parallel
 //!   and crash-safe at every step; [`verify`] lists every problem in a store.
-//! - Every record has an LSN: [`Store::changes_since`] lists the cells changed after one.
+//! - Every record has an LSN: [`Store::changes_since`] lists the cells changed after one,
+//!   and the edge log ([`edgelog`], [`Store::edge_changes_since`]) the edge and vertex
+//!   operations of each transaction.
 //! - [`import`] reads edge lists, CSV, LDBC Graphalytics and Parquet inputs; [`generate`]
 //!   writes deterministic RMAT and uniform graphs.
 //!
@@ -34,6 +36,7 @@ pub mod cell;
 mod codec;
 pub mod commit;
 mod compact;
+pub mod edgelog;
 mod error;
 pub mod generate;
 pub mod import;

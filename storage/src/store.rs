@@ -645,6 +645,17 @@ impl Store {
         out
     }
 
+    /// The edge and vertex operations of every transaction after `lsn`, in commit order,
+    /// from the edge log; `None` when the log does not cover them all (bulk imports are
+    /// not logged; a crash can lose the last entries), and the caller must compare cells
+    /// ([`Store::changes_since`]) instead.
+    ///
+    /// # Errors
+    /// The log exists but cannot be read.
+    pub fn edge_changes_since(&self, lsn: u64) -> Result<Option<Vec<crate::edgelog::LoggedTxn>>> {
+        crate::edgelog::read_since(&self.dir, lsn, self.last.last_lsn)
+    }
+
     /// Counts and sizes.
     pub fn stats(&self) -> StoreStats {
         let mut st = StoreStats {
@@ -727,6 +738,7 @@ impl Store {
                 records: 0,
             });
         }
+        let ops = logged_ops(&batch);
         let t = std::time::Instant::now();
         let prepared = self.prepare(batch)?;
         tracing::debug!(
@@ -796,6 +808,16 @@ impl Store {
             .for_each(|(sh, w)| sh.apply(w));
         self.last = commit;
         tracing::debug!(txn = self.last.txn, records, "committed");
+        let logged = crate::edgelog::LoggedTxn {
+            txn: self.last.txn,
+            first_lsn,
+            last_lsn: self.last.last_lsn,
+            ops,
+        };
+        if let Err(e) = crate::edgelog::append(&self.dir, &logged) {
+            // The log is a hint: readers of this range fall back to comparing cells.
+            tracing::warn!("edge log not written for transaction {}: {e}", logged.txn);
+        }
         Ok(CommitInfo {
             txn: self.last.txn,
             first_lsn,
@@ -986,6 +1008,39 @@ impl Store {
             deleted,
         })
     }
+}
+
+/// The operations of `batch` for the edge log, in the order a commit applies them
+/// (deletions before additions); `None` for batches too large to log.
+fn logged_ops(batch: &WriteBatch) -> Option<Vec<crate::edgelog::EdgeOp>> {
+    use crate::edgelog::{EdgeOp, MAX_LOGGED_OPS};
+    let n = batch.vertex_deletes.len()
+        + batch.edge_deletes.len()
+        + batch.vertex_puts.len()
+        + batch.edges.len();
+    if n > MAX_LOGGED_OPS {
+        return None;
+    }
+    let mut ops = Vec::with_capacity(n);
+    let mut vdel: Vec<u64> = batch.vertex_deletes.iter().copied().collect();
+    vdel.sort_unstable();
+    ops.extend(vdel.into_iter().map(EdgeOp::DeleteVertex));
+    ops.extend(
+        batch
+            .edge_deletes
+            .iter()
+            .map(|&(s, d)| EdgeOp::DeleteEdge(s, d)),
+    );
+    let mut puts: Vec<u64> = batch.vertex_puts.keys().copied().collect();
+    puts.sort_unstable();
+    ops.extend(puts.into_iter().map(EdgeOp::PutVertex));
+    ops.extend(
+        batch
+            .edges
+            .iter()
+            .map(|e| EdgeOp::AddEdge(e.src, e.dst, e.weight)),
+    );
+    Some(ops)
 }
 
 /// A fresh random store identity (never 0): the standard library's randomly keyed hasher

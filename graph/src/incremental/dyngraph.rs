@@ -12,6 +12,35 @@ use crate::{Error, Result};
 /// No vertex (an absent parent, a dead label).
 pub const NONE: u32 = u32::MAX;
 
+/// A hasher for integer keys (ids, slots, pairs of them): a multiply-and-rotate mix, far
+/// cheaper than SipHash. Keys come from the store, not from a network peer, so flooding
+/// resistance is not needed here.
+#[derive(Clone, Copy, Default)]
+pub struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+}
+
+/// A `HashMap` keyed by integers, hashed with [`IntHasher`].
+pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
 /// A graph held in memory for incremental maintenance.
 ///
 /// Vertex `i` has id `ids[i]`; `ids[..base]` is ascending (binary search), later vertices
@@ -26,7 +55,10 @@ pub struct DynGraph {
     pub(crate) weighted: bool,
     pub(crate) ids: Vec<u64>,
     pub(crate) base: usize,
-    pub(crate) extra: HashMap<u64, u32>,
+    pub(crate) extra: IntMap<u64, u32>,
+    /// Slot by id for ids below its length ([`NONE`] where absent): built when ids are
+    /// dense enough (at most 4 table entries per vertex), so lookups skip the search.
+    pub(crate) direct: Vec<u32>,
     pub(crate) alive: Vec<bool>,
     pub(crate) out: Vec<Vec<u32>>,
     pub(crate) out_w: Vec<Vec<f64>>,
@@ -34,6 +66,12 @@ pub struct DynGraph {
     pub(crate) in_w: Vec<Vec<f64>>,
     pub(crate) arcs: u64,
     pub(crate) live: usize,
+}
+
+/// Capacity for a list of `d` entries: room for about 1/8 more, so the first insertions
+/// after a build or a load do not reallocate (and copy) every list they touch.
+pub(crate) fn slack(d: usize) -> usize {
+    d + d / 8 + 2
 }
 
 /// Inserts `(v, w)` after the run of `v` in a sorted list.
@@ -64,6 +102,70 @@ fn remove_sorted(list: &mut Vec<u32>, weights: Option<&mut Vec<f64>>, v: u32, w:
         ws.remove(pos);
     }
     true
+}
+
+/// Removes one `(v, w)` per item of `items` (sorted by `v`) from a sorted list, compacting
+/// it in one pass; says for each item whether it was found.
+fn remove_from(
+    list: &mut Vec<u32>,
+    weights: Option<&mut Vec<f64>>,
+    items: impl Iterator<Item = (u32, f64)>,
+) -> Vec<bool> {
+    let mut drop = vec![false; list.len()];
+    let mut found = Vec::new();
+    for (v, w) in items {
+        let start = list.partition_point(|&x| x < v);
+        let end = list.partition_point(|&x| x <= v);
+        let pos = (start..end).find(|&i| {
+            !drop[i]
+                && weights
+                    .as_ref()
+                    .is_none_or(|ws| ws[i].to_bits() == w.to_bits())
+        });
+        found.push(pos.is_some());
+        if let Some(p) = pos {
+            drop[p] = true;
+        }
+    }
+    let mut keep = drop.iter().map(|d| !d);
+    list.retain(|_| keep.next().unwrap_or(true));
+    if let Some(ws) = weights {
+        let mut keep = drop.iter().map(|d| !d);
+        ws.retain(|_| keep.next().unwrap_or(true));
+    }
+    found
+}
+
+/// Merges `items` (sorted by `v`) into a sorted list from the back, in place.
+fn merge_into(
+    list: &mut Vec<u32>,
+    weights: Option<&mut Vec<f64>>,
+    items: impl Iterator<Item = (u32, f64)>,
+) {
+    let items: Vec<(u32, f64)> = items.collect();
+    let (old, k) = (list.len(), items.len());
+    list.resize(old + k, 0);
+    let mut ws = weights;
+    if let Some(w) = ws.as_deref_mut() {
+        w.resize(old + k, 0.0);
+    }
+    let (mut i, mut j, mut out) = (old, k, old + k);
+    while j > 0 {
+        out -= 1;
+        if i > 0 && list[i - 1] > items[j - 1].0 {
+            i -= 1;
+            list[out] = list[i];
+            if let Some(w) = ws.as_deref_mut() {
+                w[out] = w[i];
+            }
+        } else {
+            j -= 1;
+            list[out] = items[j].0;
+            if let Some(w) = ws.as_deref_mut() {
+                w[out] = items[j].1;
+            }
+        }
+    }
 }
 
 /// Sorts a list by neighbour (then weight bits, so equal multisets compare equal).
@@ -104,11 +206,11 @@ impl DynGraph {
             }
         }
         let lists = |deg: &[usize]| -> Vec<Vec<u32>> {
-            deg.iter().map(|&d| Vec::with_capacity(d)).collect()
+            deg.iter().map(|&d| Vec::with_capacity(slack(d))).collect()
         };
         let wlists = |deg: &[usize]| -> Vec<Vec<f64>> {
             if weighted {
-                deg.iter().map(|&d| Vec::with_capacity(d)).collect()
+                deg.iter().map(|&d| Vec::with_capacity(slack(d))).collect()
             } else {
                 Vec::new()
             }
@@ -141,12 +243,13 @@ impl DynGraph {
         sort_all(&mut out, &mut out_w);
         sort_all(&mut inn, &mut in_w);
         let live = alive.iter().filter(|&&a| a).count();
-        DynGraph {
+        let mut g = DynGraph {
             directed,
             weighted,
             base: n,
             ids,
-            extra: HashMap::new(),
+            extra: IntMap::default(),
+            direct: Vec::new(),
             alive,
             out,
             out_w,
@@ -154,7 +257,25 @@ impl DynGraph {
             in_w,
             arcs: arcs.len() as u64,
             live,
+        };
+        g.index_ids();
+        g
+    }
+
+    /// Builds the direct id table when the ids are dense enough.
+    pub(crate) fn index_ids(&mut self) {
+        let n = self.ids.len();
+        let max = self.ids.iter().copied().max().unwrap_or(0);
+        if n == 0 || max >= (4 * n as u64 + 1024) {
+            self.direct = Vec::new();
+            return;
         }
+        let mut direct = vec![NONE; max as usize + 1];
+        for (i, &id) in self.ids.iter().enumerate() {
+            direct[id as usize] = i as u32;
+        }
+        self.direct = direct;
+        self.extra.retain(|&id, _| id as usize >= self.direct.len());
     }
 
     /// Reads every vertex and edge of `store` (shards scanned in parallel).
@@ -246,6 +367,9 @@ impl DynGraph {
 
     /// The slot of `id`, live or deleted.
     pub fn index_of(&self, id: u64) -> Option<u32> {
+        if let Some(&i) = self.direct.get(id as usize) {
+            return (i != NONE).then_some(i);
+        }
         match self.ids[..self.base].binary_search(&id) {
             Ok(i) => Some(i as u32),
             Err(_) => self.extra.get(&id).copied(),
@@ -324,7 +448,7 @@ impl DynGraph {
             .filter(|&i| self.alive[i as usize])
             .map(|i| (self.ids[i as usize], i))
             .collect();
-        if !self.extra.is_empty() {
+        if self.ids.len() > self.base {
             v.sort_unstable();
         }
         v
@@ -342,7 +466,12 @@ impl DynGraph {
         }
         let i = self.ids.len() as u32;
         self.ids.push(id);
-        self.extra.insert(id, i);
+        match self.direct.get_mut(id as usize) {
+            Some(d) => *d = i,
+            None => {
+                self.extra.insert(id, i);
+            }
+        }
         self.alive.push(true);
         self.out.push(Vec::new());
         if self.weighted {
@@ -408,6 +537,65 @@ impl DynGraph {
         true
     }
 
+    /// Removes many arcs at once: each touched list is rewritten once (`O(len)`), instead
+    /// of once per arc. Returns the arcs that were present (and are now gone).
+    pub(crate) fn remove_many(&mut self, arcs: &[(u32, u32, f64)]) -> Vec<(u32, u32, f64)> {
+        let mut by_src: Vec<(u32, u32, f64)> = arcs.to_vec();
+        by_src.sort_unstable_by_key(|&(u, v, w)| (u, v, w.to_bits()));
+        let mut gone = Vec::with_capacity(arcs.len());
+        let weighted = self.weighted;
+        for group in by_src.chunk_by(|a, b| a.0 == b.0) {
+            let u = group[0].0 as usize;
+            let hits = remove_from(
+                &mut self.out[u],
+                weighted.then(|| &mut self.out_w[u]),
+                group.iter().map(|&(_, v, w)| (v, w)),
+            );
+            gone.extend(group.iter().zip(hits).filter(|p| p.1).map(|p| *p.0));
+        }
+        if self.directed {
+            let mut by_dst: Vec<(u32, u32, f64)> = gone.clone();
+            by_dst.sort_unstable_by_key(|&(u, v, w)| (v, u, w.to_bits()));
+            for group in by_dst.chunk_by(|a, b| a.1 == b.1) {
+                let v = group[0].1 as usize;
+                remove_from(
+                    &mut self.inn[v],
+                    weighted.then(|| &mut self.in_w[v]),
+                    group.iter().map(|&(u, _, w)| (u, w)),
+                );
+            }
+        }
+        self.arcs -= gone.len() as u64;
+        gone
+    }
+
+    /// Inserts many arcs at once, merging into each touched list once.
+    pub(crate) fn insert_many(&mut self, arcs: &[(u32, u32, f64)]) {
+        let weighted = self.weighted;
+        let mut sorted: Vec<(u32, u32, f64)> = arcs.to_vec();
+        sorted.sort_unstable_by_key(|&(u, v, w)| (u, v, w.to_bits()));
+        for group in sorted.chunk_by(|a, b| a.0 == b.0) {
+            let u = group[0].0 as usize;
+            merge_into(
+                &mut self.out[u],
+                weighted.then(|| &mut self.out_w[u]),
+                group.iter().map(|&(_, v, w)| (v, w)),
+            );
+        }
+        if self.directed {
+            sorted.sort_unstable_by_key(|&(u, v, w)| (v, u, w.to_bits()));
+            for group in sorted.chunk_by(|a, b| a.1 == b.1) {
+                let v = group[0].1 as usize;
+                merge_into(
+                    &mut self.inn[v],
+                    weighted.then(|| &mut self.in_w[v]),
+                    group.iter().map(|&(u, _, w)| (u, w)),
+                );
+            }
+        }
+        self.arcs += arcs.len() as u64;
+    }
+
     /// The out-arcs of `v` as `(neighbour id, weight)`, sorted by id then weight bits.
     pub(crate) fn out_by_id(&self, v: u32) -> Vec<(u64, f64)> {
         let mut arcs: Vec<(u64, f64)> = self.out[v as usize]
@@ -430,6 +618,7 @@ impl DynGraph {
                 + l.iter().map(|v| v.capacity() * 8).sum::<usize>()
         };
         (self.ids.capacity() * 8
+            + self.direct.capacity() * 4
             + self.alive.capacity()
             + self.extra.capacity() * 16
             + lists(&self.out)

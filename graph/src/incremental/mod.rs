@@ -24,9 +24,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
+use morpheus_storage::edgelog::{EdgeOp, LoggedTxn};
 use morpheus_storage::{record::CellKind, Store};
 
-pub use dyngraph::{DynGraph, NONE};
+pub use dyngraph::{DynGraph, IntHasher, IntMap, NONE};
 pub use paths::Paths;
 pub use triangles::Triangles;
 pub use wcc::Wcc;
@@ -102,8 +103,11 @@ pub struct Delta {
     pub dead: Vec<u64>,
     /// Vertices created.
     pub born: Vec<u64>,
-    /// Store cells (vertices, edge blocks) the change log listed.
+    /// Entries read: logged operations, or changed cells (vertices, edge blocks).
     pub cells: u64,
+    /// Whether the change came from the store's edge log (else from comparing the changed
+    /// cells with the graph held).
+    pub from_log: bool,
 }
 
 impl Delta {
@@ -127,6 +131,8 @@ pub struct ApplyStats {
     pub vertices_touched: u64,
     /// Seconds the update took.
     pub seconds: f64,
+    /// Of which changing the graph itself (adjacency lists, triangle counts).
+    pub graph_seconds: f64,
 }
 
 /// A graph and the algorithm results maintained over it.
@@ -313,6 +319,13 @@ impl Incremental {
     /// A store read failure.
     pub fn delta_since(&self, store: &Store) -> Result<Delta> {
         let err = |e: morpheus_storage::Error| Error::InvalidArgument(format!("graph store: {e}"));
+        if let Some(txns) = store.edge_changes_since(self.lsn).map_err(err)? {
+            return Ok(self.net(&txns));
+        }
+        tracing::debug!(
+            lsn = self.lsn,
+            "the edge log does not cover the change: comparing changed cells"
+        );
         let changes = store.changes_since(self.lsn);
         let mut delta = Delta {
             cells: changes.len() as u64,
@@ -359,6 +372,103 @@ impl Incremental {
         Ok(delta)
     }
 
+    /// Nets the logged operations of `txns` (in commit order) into differences against
+    /// the graph held: an edge added and later deleted cancels out, a deleted pair removes
+    /// every arc of it the graph has, a vertex deleted and re-created is both dead (all its
+    /// arcs go) and born.
+    fn net(&self, txns: &[LoggedTxn]) -> Delta {
+        #[derive(Default)]
+        struct Pair {
+            clear: bool,
+            adds: Vec<f64>,
+        }
+        let g = &self.graph;
+        let weighted = g.weighted();
+        let mirror = !g.directed();
+        let mut pairs: IntMap<(u64, u64), Pair> = IntMap::default();
+        // Per vertex: deleted at some point, and whether it exists at the end (if touched).
+        let mut vertices: IntMap<u64, (bool, bool)> = IntMap::default();
+        let mut touching: IntMap<u64, Vec<(u64, u64)>> = IntMap::default();
+        let mut cells = 0u64;
+        // Which pairs touch a vertex matters only when a vertex is deleted.
+        let track = txns.iter().any(|t| {
+            t.ops
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|op| matches!(op, EdgeOp::DeleteVertex(_)))
+        });
+        for t in txns {
+            for op in t.ops.as_deref().unwrap_or_default() {
+                cells += 1;
+                match *op {
+                    EdgeOp::DeleteVertex(x) => {
+                        *vertices.entry(x).or_default() = (true, false);
+                        for p in touching.remove(&x).unwrap_or_default() {
+                            if let Some(p) = pairs.get_mut(&p) {
+                                p.adds.clear();
+                            }
+                        }
+                    }
+                    EdgeOp::DeleteEdge(s, d) => {
+                        for (a, b) in [(s, d), (d, s)].into_iter().take(1 + usize::from(mirror)) {
+                            let p = pairs.entry((a, b)).or_default();
+                            p.clear = true;
+                            p.adds.clear();
+                        }
+                    }
+                    EdgeOp::PutVertex(v) => vertices.entry(v).or_default().1 = true,
+                    EdgeOp::AddEdge(s, d, w) => {
+                        let w = if weighted { w } else { 1.0 };
+                        let n = if mirror && s != d { 2 } else { 1 };
+                        for (a, b) in [(s, d), (d, s)].into_iter().take(n) {
+                            pairs.entry((a, b)).or_default().adds.push(w);
+                            if track {
+                                touching.entry(a).or_default().push((a, b));
+                                touching.entry(b).or_default().push((a, b));
+                            }
+                        }
+                        vertices.entry(s).or_default().1 = true;
+                        vertices.entry(d).or_default().1 = true;
+                    }
+                }
+            }
+        }
+        let mut delta = Delta {
+            cells,
+            from_log: true,
+            ..Delta::default()
+        };
+        for (&v, &(deleted, exists)) in &vertices {
+            let live = g.live_index(v).is_some();
+            if deleted && live {
+                delta.dead.push(v);
+            }
+            if exists && (deleted || !live) {
+                delta.born.push(v);
+            }
+        }
+        let mut keys: Vec<(u64, u64)> = pairs.keys().copied().collect();
+        keys.sort_unstable();
+        for (s, d) in keys {
+            let p = &pairs[&(s, d)];
+            if p.clear {
+                if let (Some(u), Some(v)) = (g.live_index(s), g.live_index(d)) {
+                    let out = g.out(u);
+                    let lo = out.partition_point(|&x| x < v);
+                    let hi = out.partition_point(|&x| x <= v);
+                    for i in lo..hi {
+                        delta.removed.push((s, d, g.out_weight(u, i)));
+                    }
+                }
+            }
+            delta.added.extend(p.adds.iter().map(|&w| (s, d, w)));
+        }
+        delta.dead.sort_unstable();
+        delta.born.sort_unstable();
+        delta
+    }
+
     /// Applies `delta` to the graph and every maintained result.
     ///
     /// # Errors
@@ -387,6 +497,9 @@ impl Incremental {
         let pair = |&(s, d, _): &&(u64, u64, f64)| directed || s <= d;
         // Deletions.
         let mut gone: Vec<(u32, u32, f64)> = Vec::with_capacity(delta.removed.len());
+        // Without triangle counts, which look at the graph after every arc, each touched
+        // adjacency list is rewritten once for the whole delta.
+        let batched = tri.is_none();
         let mut remove = |g: &mut DynGraph, u: u32, v: u32, w: f64, gone: &mut Vec<_>| {
             let had = tri.is_some() && g.adjacent(u, v);
             if g.remove_arc(u, v, w) {
@@ -401,11 +514,26 @@ impl Incremental {
                 }
             }
         };
+        let mirrored = |u: u32, v: u32, w: f64| {
+            let back = (!directed && u != v).then_some((v, u, w));
+            std::iter::once((u, v, w)).chain(back)
+        };
+        let mut pending: Vec<(u32, u32, f64)> = Vec::new();
         for &(s, d, w) in delta.removed.iter().filter(pair) {
             if let (Some(u), Some(v)) = (g.index_of(s), g.index_of(d)) {
-                remove(g, u, v, w, &mut gone);
+                if batched {
+                    pending.extend(mirrored(u, v, w));
+                } else {
+                    remove(g, u, v, w, &mut gone);
+                }
             }
         }
+        if batched {
+            gone = g.remove_many(&pending);
+            pending.clear();
+        }
+        let dying: std::collections::HashSet<u32> =
+            delta.dead.iter().filter_map(|&x| g.live_index(x)).collect();
         let mut dead: Vec<u32> = Vec::with_capacity(delta.dead.len());
         for &x in &delta.dead {
             let Some(x) = g.live_index(x) else { continue };
@@ -413,18 +541,45 @@ impl Incremental {
             let outs: Vec<(u32, f64)> = (0..g.out(x).len())
                 .map(|i| (g.out(x)[i], g.out_weight(x, i)))
                 .collect();
-            for (t, w) in outs {
-                remove(g, x, t, w, &mut gone);
+            let ins: Vec<(u32, f64)> = if directed {
+                (0..g.inn(x).len())
+                    .map(|i| (g.inn(x)[i], g.in_weight(x, i)))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if batched {
+                // Each arc once: an arc between two dying vertices comes from its source's
+                // out-list (undirected: from each endpoint's own list).
+                for (t, w) in outs {
+                    pending.push((x, t, w));
+                    if !directed && t != x && !dying.contains(&t) {
+                        pending.push((t, x, w));
+                    }
+                }
+                pending.extend(
+                    ins.into_iter()
+                        .filter(|(p, _)| !dying.contains(p))
+                        .map(|(p, w)| (p, x, w)),
+                );
+            } else {
+                for (t, w) in outs {
+                    remove(g, x, t, w, &mut gone);
+                }
+                for (p, w) in ins {
+                    remove(g, p, x, w, &mut gone);
+                }
             }
-            let ins: Vec<(u32, f64)> = (0..g.inn(x).len())
-                .map(|i| (g.inn(x)[i], g.in_weight(x, i)))
-                .collect();
-            for (p, w) in ins {
-                remove(g, p, x, w, &mut gone);
-            }
-            g.remove_vertex(x);
             dead.push(x);
         }
+        if batched && !pending.is_empty() {
+            let more = g.remove_many(&pending);
+            gone.extend(more);
+        }
+        for &x in &dead {
+            g.remove_vertex(x);
+        }
+        let mut graph_seconds = t.elapsed().as_secs_f64();
         let gr = &*g;
         for (_, state) in &mut self.algos {
             match state {
@@ -434,6 +589,7 @@ impl Incremental {
             }
         }
         // Insertions.
+        let t2 = Instant::now();
         let mut born: Vec<u32> = Vec::new();
         let add_vertex = |g: &mut DynGraph, id: u64, born: &mut Vec<u32>| -> u32 {
             let (i, new) = g.add_vertex(id);
@@ -449,6 +605,10 @@ impl Incremental {
         for &(s, d, w) in delta.added.iter().filter(pair) {
             let u = add_vertex(g, s, &mut born);
             let v = add_vertex(g, d, &mut born);
+            if batched {
+                new_arcs.extend(mirrored(u, v, w));
+                continue;
+            }
             let had = tri.is_some() && g.adjacent(u, v);
             g.insert_arc(u, v, w);
             new_arcs.push((u, v, w));
@@ -462,6 +622,10 @@ impl Incremental {
                 }
             }
         }
+        if batched {
+            g.insert_many(&new_arcs);
+        }
+        graph_seconds += t2.elapsed().as_secs_f64();
         if let Some(t) = tri_state {
             for &i in &tri_at[1..] {
                 self.algos[i].1 = State::Triangles(t.clone());
@@ -487,6 +651,7 @@ impl Incremental {
             input_changes: delta.len(),
             vertices_touched: touched,
             seconds: t.elapsed().as_secs_f64(),
+            graph_seconds,
         })
     }
 
@@ -566,8 +731,11 @@ pub struct RefreshReport {
     pub from_lsn: Option<u64>,
     /// LSN the results are current to now.
     pub to_lsn: u64,
-    /// Store cells the change log listed since `from_lsn`.
+    /// Entries read from the store since `from_lsn`: logged operations, or changed cells.
     pub changed_cells: u64,
+    /// Where the change was read: `edge log`, or `changed cells` (when the edge log does
+    /// not cover it, e.g. after a bulk import).
+    pub read_from: Option<String>,
     /// Arc and vertex differences processed (the whole graph for a full build).
     pub input_changes: u64,
     /// Vertices whose results were looked at again.
@@ -615,6 +783,14 @@ pub fn refresh(dir: &Path, store: &Store, wants: &[Want]) -> Result<(Incremental
                 from_lsn: Some(from),
                 to_lsn: inc.lsn,
                 changed_cells: delta.cells,
+                read_from: Some(
+                    if delta.from_log {
+                        "edge log"
+                    } else {
+                        "changed cells"
+                    }
+                    .into(),
+                ),
                 input_changes: stats.input_changes,
                 vertices_touched: stats.vertices_touched,
                 ..RefreshReport::default()

@@ -6,7 +6,6 @@
 //! sibling directory and swaps it in by renames, so a crash leaves the old state or none,
 //! never a mix; a state that fails any check is reported (and the caller rebuilds).
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -340,9 +339,14 @@ fn load_graph(
 ) -> DynGraph {
     let n = ids.len();
     let range = |v: usize| offsets[v] as usize..offsets[v + 1] as usize;
-    let out: Vec<Vec<u32>> = (0..n).map(|v| targets[range(v)].to_vec()).collect();
+    fn with_slack<T: Copy>(xs: &[T]) -> Vec<T> {
+        let mut v = Vec::with_capacity(super::dyngraph::slack(xs.len()));
+        v.extend_from_slice(xs);
+        v
+    }
+    let out: Vec<Vec<u32>> = (0..n).map(|v| with_slack(&targets[range(v)])).collect();
     let out_w: Vec<Vec<f64>> = if weighted {
-        (0..n).map(|v| weights[range(v)].to_vec()).collect()
+        (0..n).map(|v| with_slack(&weights[range(v)])).collect()
     } else {
         Vec::new()
     };
@@ -370,18 +374,19 @@ fn load_graph(
             }
         }
     }
-    let extra: HashMap<u64, u32> = ids[base..]
+    let extra: super::IntMap<u64, u32> = ids[base..]
         .iter()
         .enumerate()
         .map(|(i, &id)| (id, (base + i) as u32))
         .collect();
     let live = alive.iter().filter(|&&a| a).count();
-    DynGraph {
+    let mut g = DynGraph {
         directed,
         weighted,
         ids,
         base,
         extra,
+        direct: Vec::new(),
         alive,
         out,
         out_w,
@@ -389,5 +394,7 @@ fn load_graph(
         in_w,
         arcs: targets.len() as u64,
         live,
-    }
+    };
+    g.index_ids();
+    g
 }

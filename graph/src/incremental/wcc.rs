@@ -8,9 +8,9 @@
 //! running. Split-off pieces are usually small, so a deletion costs about the size of what it
 //! separates, not the size of the component.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
-use super::dyngraph::{DynGraph, NONE};
+use super::dyngraph::{DynGraph, IntMap, NONE};
 
 /// Component labels (slot of the smallest id; [`NONE`] for deleted vertices).
 #[derive(Clone, Debug, Default)]
@@ -18,9 +18,11 @@ pub struct Wcc {
     pub(crate) label: Vec<u32>,
     /// Scratch: which search owns a slot ([`NONE`] when untouched).
     owner: Vec<u32>,
+    /// Scratch: a new label per old label slot ([`NONE`] when unchanged).
+    map: Vec<u32>,
 }
 
-fn find(parent: &mut HashMap<u32, u32>, x: u32) -> u32 {
+fn find(parent: &mut IntMap<u32, u32>, x: u32) -> u32 {
     let mut r = x;
     while let Some(&p) = parent.get(&r) {
         if p == r {
@@ -37,9 +39,42 @@ fn find(parent: &mut HashMap<u32, u32>, x: u32) -> u32 {
     r
 }
 
+/// Whether `u` and `v` are still joined by an arc either way (a parallel or reverse arc).
+/// (Probing common neighbours as well costs more, in binary searches over hub lists, than
+/// the searches it saves.)
+fn still_linked(g: &DynGraph, u: u32, v: u32) -> bool {
+    g.adjacent(u, v)
+}
+
+/// The search a search was merged into, with path halving.
+fn root(parent: &mut [u32], mut x: u32) -> u32 {
+    while parent[x as usize] != x {
+        parent[x as usize] = parent[parent[x as usize] as usize];
+        x = parent[x as usize];
+    }
+    x
+}
+
+#[derive(Default)]
 struct Search {
     queue: VecDeque<u32>,
     members: Vec<u32>,
+    /// The vertex being scanned and the next neighbour position in it.
+    cur: Option<(u32, usize)>,
+}
+
+/// Neighbours a search looks at per turn: hubs are scanned a slice at a time, so searches
+/// meet (and merge) before any of them has walked a whole hub.
+const TURN: usize = 16;
+
+/// Neighbour `i` of `v` ignoring direction (out-list, then in-list of directed graphs).
+fn neighbour(g: &DynGraph, v: u32, i: usize) -> Option<u32> {
+    let out = g.out(v);
+    match out.get(i) {
+        Some(&w) => Some(w),
+        None if g.directed() => g.inn(v).get(i - out.len()).copied(),
+        None => None,
+    }
 }
 
 impl Wcc {
@@ -79,6 +114,7 @@ impl Wcc {
         Wcc {
             label,
             owner: vec![NONE; n],
+            map: vec![NONE; n],
         }
     }
 
@@ -88,6 +124,7 @@ impl Wcc {
         Wcc {
             label,
             owner: vec![NONE; n],
+            map: vec![NONE; n],
         }
     }
 
@@ -95,6 +132,7 @@ impl Wcc {
         if self.label.len() < n {
             self.label.resize(n, NONE);
             self.owner.resize(n, NONE);
+            self.map.resize(n, NONE);
         }
     }
 
@@ -110,12 +148,27 @@ impl Wcc {
             }
             self.label[x as usize] = NONE;
         }
-        // Live endpoints of removed arcs, by component.
-        let mut frontier: HashMap<u32, Vec<u32>> = HashMap::new();
+        // Live endpoints of removed arcs, by component. Endpoints still joined by another
+        // arc need only one search between them.
+        let mut link: IntMap<u32, u32> = IntMap::default();
+        for &(u, v, _) in arcs {
+            if u != v && g.is_alive(u) && g.is_alive(v) && still_linked(g, u, v) {
+                let (a, b) = (find(&mut link, u), find(&mut link, v));
+                if a != b {
+                    link.insert(a.max(b), a.min(b));
+                    link.entry(a.min(b)).or_insert(a.min(b));
+                }
+            }
+        }
+        let mut frontier: IntMap<u32, Vec<u32>> = IntMap::default();
         for &(u, v, _) in arcs {
             for x in [u, v] {
                 if g.is_alive(x) {
-                    frontier.entry(self.label[x as usize]).or_default().push(x);
+                    let rep = find(&mut link, x);
+                    frontier
+                        .entry(self.label[x as usize])
+                        .or_default()
+                        .push(rep);
                 }
             }
         }
@@ -162,24 +215,32 @@ impl Wcc {
         if lost.is_empty() {
             return;
         }
-        let mut min: HashMap<u32, u32> = lost.into_iter().map(|l| (l, NONE)).collect();
+        // `map[l]` holds the smallest member found so far (`PENDING` before the first).
+        const PENDING: u32 = NONE - 1;
+        for &l in &lost {
+            self.map[l as usize] = PENDING;
+        }
         for v in 0..self.label.len() as u32 {
-            if self.owner[v as usize] != NONE {
+            let l = self.label[v as usize];
+            if l == NONE || self.owner[v as usize] != NONE || !g.is_alive(v) {
                 continue;
             }
-            if let Some(m) = min.get_mut(&self.label[v as usize]) {
-                if g.is_alive(v) && (*m == NONE || g.id(v) < g.id(*m)) {
-                    *m = v;
-                }
+            let m = self.map[l as usize];
+            if m == PENDING || (m != NONE && g.id(v) < g.id(m)) {
+                self.map[l as usize] = v;
             }
         }
         for (v, l) in self.label.iter_mut().enumerate() {
-            if self.owner[v] != NONE {
+            if *l == NONE || self.owner[v] != NONE {
                 continue;
             }
-            if let Some(&m) = min.get(l) {
+            let m = self.map[*l as usize];
+            if m != NONE && m != PENDING {
                 *l = m;
             }
+        }
+        for l in lost {
+            self.map[l as usize] = NONE;
         }
     }
 
@@ -191,12 +252,16 @@ impl Wcc {
             return (Vec::new(), true, 0);
         }
         let mut searches: Vec<Search> = Vec::with_capacity(starts.len());
-        let mut merged: HashMap<u32, u32> = HashMap::new();
+        // Which search each search was merged into (itself while running on its own).
+        let mut merged: Vec<u32> = (0..starts.len() as u32).collect();
+        // Searches that ran out of vertices: whole components, never merged again.
+        let mut finished = vec![false; starts.len()];
         for &s in starts {
             self.owner[s as usize] = searches.len() as u32;
             searches.push(Search {
                 queue: VecDeque::from([s]),
                 members: vec![s],
+                cur: None,
             });
         }
         let mut running: Vec<u32> = (0..searches.len() as u32).collect();
@@ -205,17 +270,30 @@ impl Wcc {
         while running.len() > 1 {
             let mut next = Vec::with_capacity(running.len());
             for &s in &running {
-                if find(&mut merged, s) != s {
-                    continue; // absorbed by another search this round
+                if root(&mut merged, s) != s || finished[s as usize] {
+                    continue; // absorbed by another search, or finished, this round
                 }
                 let mut me = s;
-                let Some(v) = searches[me as usize].queue.pop_front() else {
-                    done.push(std::mem::take(&mut searches[me as usize].members));
-                    continue;
-                };
-                let mut found: Vec<u32> = Vec::new();
-                g.for_each_neighbor(v, |w| found.push(w));
-                for w in found {
+                let mut cur = searches[me as usize].cur.take();
+                let mut budget = TURN;
+                let mut exhausted = false;
+                while budget > 0 {
+                    let (v, i) = match cur {
+                        Some(c) => c,
+                        None => match searches[me as usize].queue.pop_front() {
+                            Some(v) => (v, 0),
+                            None => {
+                                exhausted = true;
+                                break;
+                            }
+                        },
+                    };
+                    let Some(w) = neighbour(g, v, i) else {
+                        cur = None;
+                        continue;
+                    };
+                    cur = Some((v, i + 1));
+                    budget -= 1;
                     if !g.is_alive(w) {
                         continue;
                     }
@@ -228,9 +306,10 @@ impl Wcc {
                         visited += 1;
                         continue;
                     }
-                    let other = find(&mut merged, o);
+                    let other = root(&mut merged, o);
                     if other != me {
-                        // Merge the smaller search into the larger.
+                        // Merge the smaller search into the larger; a vertex the other
+                        // search was half-way through is queued again.
                         let (big, small) = if searches[me as usize].members.len()
                             >= searches[other as usize].members.len()
                         {
@@ -238,26 +317,28 @@ impl Wcc {
                         } else {
                             (other, me)
                         };
-                        let taken = std::mem::replace(
-                            &mut searches[small as usize],
-                            Search {
-                                queue: VecDeque::new(),
-                                members: Vec::new(),
-                            },
-                        );
+                        let taken = std::mem::take(&mut searches[small as usize]);
                         let b = &mut searches[big as usize];
+                        for (x, _) in [taken.cur, b.cur.take()].into_iter().flatten() {
+                            b.queue.push_front(x);
+                        }
                         b.queue.extend(taken.queue);
                         b.members.extend(taken.members);
-                        merged.insert(small, big);
-                        merged.entry(big).or_insert(big);
+                        merged[small as usize] = big;
                         me = big;
                     }
                 }
+                if exhausted {
+                    finished[me as usize] = true;
+                    done.push(std::mem::take(&mut searches[me as usize].members));
+                    continue;
+                }
+                searches[me as usize].cur = cur;
                 next.push(me);
             }
             next.sort_unstable();
             next.dedup();
-            next.retain(|&s| find(&mut merged, s) == s);
+            next.retain(|&s| root(&mut merged, s) == s && !finished[s as usize]);
             running = next;
         }
         let rest = !running.is_empty();
@@ -282,7 +363,7 @@ impl Wcc {
         for &v in born {
             self.label[v as usize] = v;
         }
-        let mut parent: HashMap<u32, u32> = HashMap::new();
+        let mut parent: IntMap<u32, u32> = IntMap::default();
         let mut merges = 0u64;
         for &(u, v, _) in arcs {
             let (a, b) = (
@@ -298,17 +379,22 @@ impl Wcc {
         }
         if merges > 0 {
             let keys: Vec<u32> = parent.keys().copied().collect();
-            let mut remap: HashMap<u32, u32> = HashMap::new();
-            for k in keys {
+            for &k in &keys {
                 let r = find(&mut parent, k);
                 if r != k {
-                    remap.insert(k, r);
+                    self.map[k as usize] = r;
                 }
             }
             for l in &mut self.label {
-                if let Some(&r) = remap.get(l) {
-                    *l = r;
+                if *l != NONE {
+                    let r = self.map[*l as usize];
+                    if r != NONE {
+                        *l = r;
+                    }
                 }
+            }
+            for k in keys {
+                self.map[k as usize] = NONE;
             }
         }
         merges
