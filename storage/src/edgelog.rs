@@ -129,6 +129,42 @@ pub(crate) fn append(dir: &Path, t: &LoggedTxn) -> Result<()> {
     f.write_all(&encode(t)).at(&path)
 }
 
+/// Length of the prefix of `bytes` made of whole frames with good checksums.
+fn valid_prefix(bytes: &[u8]) -> usize {
+    let mut at = 0usize;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes"));
+        match bytes.get(at + 8..at + 8 + len) {
+            Some(p) if crc32fast::hash(p) == crc => at += 8 + len,
+            _ => break,
+        }
+    }
+    at
+}
+
+/// Cuts the log after its last whole frame (a write torn by a crash), so frames appended
+/// later can be read. Called when a store is opened for writing.
+pub(crate) fn repair(dir: &Path) -> Result<()> {
+    let path = dir.join(EDGELOG_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let valid = valid_prefix(&bytes);
+    if valid < bytes.len() {
+        tracing::warn!(
+            "{}: cutting a torn tail of {} bytes",
+            path.display(),
+            bytes.len() - valid
+        );
+        let f = OpenOptions::new().write(true).open(&path).at(&path)?;
+        f.set_len(valid as u64).at(&path)?;
+    }
+    Ok(())
+}
+
 /// The operations of every transaction after `lsn` up to `last_lsn` (the store's committed
 /// end), in commit order; `None` when the log does not cover that range completely (a
 /// missing, torn or unlogged transaction).
@@ -177,4 +213,98 @@ pub(crate) fn read_since(dir: &Path, lsn: u64, last_lsn: u64) -> Result<Option<V
         expect = t.last_lsn + 1;
     }
     Ok((expect == last_lsn + 1).then_some(txns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Store, StoreOptions, WriteBatch};
+
+    #[test]
+    fn the_log_covers_committed_ranges_and_reports_gaps() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store =
+            Store::create(dir.path().join("g"), &StoreOptions::default()).expect("store");
+        let mut b = WriteBatch::new();
+        b.add_edge(1, 2, 1.0);
+        b.add_edge(2, 3, 1.0);
+        let first = store.commit(b).expect("commit");
+        let mut b = WriteBatch::new();
+        b.delete_edge(1, 2);
+        b.delete_vertex(3);
+        b.put_vertex(9, None, Vec::new());
+        b.add_edge(4, 1, 0.5);
+        let second = store.commit(b).expect("commit");
+        let all = store.edge_changes_since(0).expect("read").expect("covered");
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            all[1].ops.as_deref(),
+            Some(
+                &[
+                    EdgeOp::DeleteVertex(3),
+                    EdgeOp::DeleteEdge(1, 2),
+                    EdgeOp::PutVertex(9),
+                    EdgeOp::AddEdge(4, 1, 0.5)
+                ][..]
+            )
+        );
+        let since = store
+            .edge_changes_since(first.last_lsn)
+            .expect("read")
+            .expect("covered");
+        assert_eq!(since.len(), 1);
+        assert_eq!(since[0].last_lsn, second.last_lsn);
+        assert_eq!(
+            store.edge_changes_since(second.last_lsn).expect("read"),
+            Some(Vec::new())
+        );
+        // A torn last frame: the range it held is no longer covered; the earlier one is.
+        let path = dir.path().join("g").join(EDGELOG_FILE);
+        let len = std::fs::metadata(&path).expect("log").len();
+        let f = OpenOptions::new().write(true).open(&path).expect("open");
+        f.set_len(len - 3).expect("truncate");
+        assert_eq!(store.edge_changes_since(0).expect("read"), None);
+        assert_eq!(
+            store.edge_changes_since(first.last_lsn).expect("read"),
+            None
+        );
+        // Opening for writing cuts the torn frame, so frames appended later are read.
+        drop(store);
+        let store = Store::open(dir.path().join("g")).expect("reopen");
+        assert!(std::fs::metadata(&path).expect("log").len() < len - 3);
+        // A frame for a transaction number already seen replaces the old one.
+        append(
+            &dir.path().join("g"),
+            &LoggedTxn {
+                txn: second.txn,
+                first_lsn: second.first_lsn,
+                last_lsn: second.last_lsn,
+                ops: Some(vec![EdgeOp::PutVertex(7)]),
+            },
+        )
+        .expect("append");
+        let since = store
+            .edge_changes_since(first.last_lsn)
+            .expect("read")
+            .expect("covered");
+        assert_eq!(since[0].ops.as_deref(), Some(&[EdgeOp::PutVertex(7)][..]));
+        // An unlogged (bulk) transaction is a gap too.
+        append(
+            &dir.path().join("g"),
+            &LoggedTxn {
+                txn: second.txn,
+                first_lsn: second.first_lsn,
+                last_lsn: second.last_lsn,
+                ops: None,
+            },
+        )
+        .expect("append");
+        assert_eq!(
+            store.edge_changes_since(first.last_lsn).expect("read"),
+            None
+        );
+        // No log at all.
+        std::fs::remove_file(&path).expect("remove");
+        assert_eq!(store.edge_changes_since(0).expect("read"), None);
+    }
 }

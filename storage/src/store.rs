@@ -442,6 +442,8 @@ impl Store {
         let lock_file = lock(dir, writable)?;
         let state = commit::read(dir, manifest.shards)?;
         let log = if writable {
+            // New frames must follow whole ones: cut a torn edge-log tail first.
+            crate::edgelog::repair(dir)?;
             Some(CommitLog::open(dir, state.valid_len)?)
         } else {
             None
