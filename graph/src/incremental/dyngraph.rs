@@ -104,67 +104,74 @@ fn remove_sorted(list: &mut Vec<u32>, weights: Option<&mut Vec<f64>>, v: u32, w:
     true
 }
 
-/// Removes one `(v, w)` per item of `items` (sorted by `v`) from a sorted list, compacting
-/// it in one pass; says for each item whether it was found.
+/// Removes one `(v, w)` per item of `items` (sorted by `v`) from a sorted list; says for
+/// each item whether it was found. The positions are found by binary search and the list is
+/// closed up block by block (`copy_within`), so the cost is a memmove of the tail after the
+/// first removed entry, not a pass over every entry.
 fn remove_from(
     list: &mut Vec<u32>,
     weights: Option<&mut Vec<f64>>,
     items: impl Iterator<Item = (u32, f64)>,
 ) -> Vec<bool> {
-    let mut drop = vec![false; list.len()];
+    let mut hits: Vec<usize> = Vec::new();
     let mut found = Vec::new();
     for (v, w) in items {
         let start = list.partition_point(|&x| x < v);
         let end = list.partition_point(|&x| x <= v);
         let pos = (start..end).find(|&i| {
-            !drop[i]
+            !hits.contains(&i)
                 && weights
                     .as_ref()
                     .is_none_or(|ws| ws[i].to_bits() == w.to_bits())
         });
         found.push(pos.is_some());
-        if let Some(p) = pos {
-            drop[p] = true;
-        }
+        hits.extend(pos);
     }
-    let mut keep = drop.iter().map(|d| !d);
-    list.retain(|_| keep.next().unwrap_or(true));
+    if hits.is_empty() {
+        return found;
+    }
+    hits.sort_unstable();
+    fn close_up<T: Copy>(xs: &mut Vec<T>, hits: &[usize]) {
+        let mut to = hits[0];
+        for (j, &h) in hits.iter().enumerate() {
+            let next = hits.get(j + 1).copied().unwrap_or(xs.len());
+            xs.copy_within(h + 1..next, to);
+            to += next - h - 1;
+        }
+        xs.truncate(to);
+    }
+    close_up(list, &hits);
     if let Some(ws) = weights {
-        let mut keep = drop.iter().map(|d| !d);
-        ws.retain(|_| keep.next().unwrap_or(true));
+        close_up(ws, &hits);
     }
     found
 }
 
-/// Merges `items` (sorted by `v`) into a sorted list from the back, in place.
+/// Merges `items` (sorted by `v`) into a sorted list from the back, in place: each item's
+/// place is found by binary search and the block after it moved once.
 fn merge_into(
     list: &mut Vec<u32>,
-    weights: Option<&mut Vec<f64>>,
+    mut weights: Option<&mut Vec<f64>>,
     items: impl Iterator<Item = (u32, f64)>,
 ) {
     let items: Vec<(u32, f64)> = items.collect();
     let (old, k) = (list.len(), items.len());
     list.resize(old + k, 0);
-    let mut ws = weights;
-    if let Some(w) = ws.as_deref_mut() {
+    if let Some(w) = weights.as_deref_mut() {
         w.resize(old + k, 0.0);
     }
-    let (mut i, mut j, mut out) = (old, k, old + k);
-    while j > 0 {
-        out -= 1;
-        if i > 0 && list[i - 1] > items[j - 1].0 {
-            i -= 1;
-            list[out] = list[i];
-            if let Some(w) = ws.as_deref_mut() {
-                w[out] = w[i];
-            }
-        } else {
-            j -= 1;
-            list[out] = items[j].0;
-            if let Some(w) = ws.as_deref_mut() {
-                w[out] = items[j].1;
-            }
+    // `end` is the end of the not yet moved prefix of the old entries.
+    let mut end = old;
+    for (j, &(v, w)) in items.iter().enumerate().rev() {
+        let pos = list[..end].partition_point(|&x| x <= v);
+        // Old entries in pos..end go right by j + 1 (the items still to place).
+        list.copy_within(pos..end, pos + j + 1);
+        list[pos + j] = v;
+        if let Some(ws) = weights.as_deref_mut() {
+            ws.copy_within(pos..end, pos + j + 1);
+            ws[pos + j] = w;
         }
+        end = pos;
     }
 }
 
