@@ -74,6 +74,11 @@ pub(crate) fn slack(d: usize) -> usize {
     d + d / 8 + 2
 }
 
+/// Spare per-vertex slots to reserve beside `n` (see [`DynGraph::reserve_slots`]).
+pub(crate) fn spare_slots(n: usize) -> usize {
+    n / 8 + 1024
+}
+
 /// Inserts `(v, w)` after the run of `v` in a sorted list.
 fn insert_sorted(list: &mut Vec<u32>, weights: Option<&mut Vec<f64>>, v: u32, w: f64) {
     let pos = list.partition_point(|&x| x <= v);
@@ -266,7 +271,21 @@ impl DynGraph {
             live,
         };
         g.index_ids();
+        g.reserve_slots();
         g
+    }
+
+    /// Leaves room for about 1/8 more vertex slots, so the first update that creates
+    /// vertices does not reallocate (and copy) every per-vertex table at once.
+    pub(crate) fn reserve_slots(&mut self) {
+        let more = spare_slots(self.ids.len());
+        self.ids.reserve(more);
+        self.alive.reserve(more);
+        self.out.reserve(more);
+        self.inn.reserve(if self.directed { more } else { 0 });
+        self.out_w.reserve(if self.weighted { more } else { 0 });
+        self.in_w
+            .reserve(if self.weighted && self.directed { more } else { 0 });
     }
 
     /// Builds the direct id table when the ids are dense enough.

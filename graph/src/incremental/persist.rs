@@ -396,5 +396,6 @@ fn load_graph(
         live,
     };
     g.index_ids();
+    g.reserve_slots();
     g
 }
