@@ -284,8 +284,11 @@ impl DynGraph {
         self.out.reserve(more);
         self.inn.reserve(if self.directed { more } else { 0 });
         self.out_w.reserve(if self.weighted { more } else { 0 });
-        self.in_w
-            .reserve(if self.weighted && self.directed { more } else { 0 });
+        self.in_w.reserve(if self.weighted && self.directed {
+            more
+        } else {
+            0
+        });
     }
 
     /// Builds the direct id table when the ids are dense enough.

@@ -39,13 +39,6 @@ fn find(parent: &mut IntMap<u32, u32>, x: u32) -> u32 {
     r
 }
 
-/// Whether `u` and `v` are still joined by an arc either way (a parallel or reverse arc).
-/// (Probing common neighbours as well costs more, in binary searches over hub lists, than
-/// the searches it saves.)
-fn still_linked(g: &DynGraph, u: u32, v: u32) -> bool {
-    g.adjacent(u, v)
-}
-
 /// The search a search was merged into, with path halving.
 fn root(parent: &mut [u32], mut x: u32) -> u32 {
     while parent[x as usize] != x {
@@ -152,27 +145,14 @@ impl Wcc {
             }
             self.label[x as usize] = NONE;
         }
-        // Live endpoints of removed arcs, by component. Endpoints still joined by another
-        // arc need only one search between them.
-        let mut link: IntMap<u32, u32> = IntMap::default();
-        for &(u, v, _) in arcs {
-            if u != v && g.is_alive(u) && g.is_alive(v) && still_linked(g, u, v) {
-                let (a, b) = (find(&mut link, u), find(&mut link, v));
-                if a != b {
-                    link.insert(a.max(b), a.min(b));
-                    link.entry(a.min(b)).or_insert(a.min(b));
-                }
-            }
-        }
+        // Live endpoints of removed arcs, by component. (Settling pairs still joined by a
+        // reverse or parallel arc first was measured: the binary searches over hub lists
+        // cost more than the searches they save.)
         let mut frontier: IntMap<u32, Vec<u32>> = IntMap::default();
         for &(u, v, _) in arcs {
             for x in [u, v] {
                 if g.is_alive(x) {
-                    let rep = find(&mut link, x);
-                    frontier
-                        .entry(self.label[x as usize])
-                        .or_default()
-                        .push(rep);
+                    frontier.entry(self.label[x as usize]).or_default().push(x);
                 }
             }
         }
@@ -262,10 +242,13 @@ impl Wcc {
         let mut finished = vec![false; starts.len()];
         for &s in starts {
             self.owner[s as usize] = searches.len() as u32;
+            // No allocation until a search finds a second vertex: the seed is scanned
+            // through the cursor, and `members` holds everything else the search owns
+            // (including the seeds of searches merged into it).
             searches.push(Search {
-                queue: VecDeque::from([s]),
-                members: vec![s],
-                cur: None,
+                queue: VecDeque::new(),
+                members: Vec::new(),
+                cur: Some((s, 0)),
             });
         }
         let mut running: Vec<u32> = (0..searches.len() as u32).collect();
@@ -327,6 +310,7 @@ impl Wcc {
                             b.queue.push_front(x);
                         }
                         b.queue.extend(taken.queue);
+                        b.members.push(starts[small as usize]);
                         b.members.extend(taken.members);
                         merged[small as usize] = big;
                         me = big;
@@ -334,7 +318,9 @@ impl Wcc {
                 }
                 if exhausted {
                     finished[me as usize] = true;
-                    done.push(std::mem::take(&mut searches[me as usize].members));
+                    let mut comp = std::mem::take(&mut searches[me as usize].members);
+                    comp.push(starts[me as usize]);
+                    done.push(comp);
                     continue;
                 }
                 searches[me as usize].cur = cur;
@@ -347,6 +333,9 @@ impl Wcc {
         }
         let rest = !running.is_empty();
         // Reset the owners of everything touched.
+        for &v in starts {
+            self.owner[v as usize] = NONE;
+        }
         for s in &searches {
             for &v in &s.members {
                 self.owner[v as usize] = NONE;
