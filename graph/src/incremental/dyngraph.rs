@@ -279,16 +279,14 @@ impl DynGraph {
     /// vertices does not reallocate (and copy) every per-vertex table at once.
     pub(crate) fn reserve_slots(&mut self) {
         let more = spare_slots(self.ids.len());
-        self.ids.reserve(more);
-        self.alive.reserve(more);
-        self.out.reserve(more);
-        self.inn.reserve(if self.directed { more } else { 0 });
-        self.out_w.reserve(if self.weighted { more } else { 0 });
-        self.in_w.reserve(if self.weighted && self.directed {
-            more
-        } else {
-            0
-        });
+        let (d, w) = (self.directed, self.weighted);
+        // `reserve_exact`: plain `reserve` may double the capacity.
+        self.ids.reserve_exact(more);
+        self.alive.reserve_exact(more);
+        self.out.reserve_exact(more);
+        self.inn.reserve_exact(if d { more } else { 0 });
+        self.out_w.reserve_exact(if w { more } else { 0 });
+        self.in_w.reserve_exact(if w && d { more } else { 0 });
     }
 
     /// Builds the direct id table when the ids are dense enough.
@@ -333,6 +331,7 @@ impl DynGraph {
         );
         ids.par_sort_unstable();
         ids.dedup();
+        ids.shrink_to_fit();
         if ids.len() >= NONE as usize {
             return Err(Error::InvalidArgument(format!(
                 "{} vertices: incremental state holds fewer than {NONE}",

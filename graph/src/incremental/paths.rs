@@ -148,9 +148,9 @@ impl Paths {
     fn grow(&mut self, n: usize) {
         if self.dist.len() < n {
             let more = (n - self.dist.len()).max(super::dyngraph::spare_slots(n));
-            self.dist.reserve(more);
-            self.parent.reserve(more);
-            self.lost.reserve(more);
+            self.dist.reserve_exact(more);
+            self.parent.reserve_exact(more);
+            self.lost.reserve_exact(more);
             self.dist.resize(n, f64::INFINITY);
             self.parent.resize(n, NONE);
             self.lost.resize(n, false);

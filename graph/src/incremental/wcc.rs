@@ -124,9 +124,9 @@ impl Wcc {
     fn grow(&mut self, n: usize) {
         if self.label.len() < n {
             let more = (n - self.label.len()).max(super::dyngraph::spare_slots(n));
-            self.label.reserve(more);
-            self.owner.reserve(more);
-            self.map.reserve(more);
+            self.label.reserve_exact(more);
+            self.owner.reserve_exact(more);
+            self.map.reserve_exact(more);
             self.label.resize(n, NONE);
             self.owner.resize(n, NONE);
             self.map.resize(n, NONE);
