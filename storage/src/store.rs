@@ -658,6 +658,19 @@ impl Store {
         crate::edgelog::read_since(&self.dir, lsn, self.last.last_lsn)
     }
 
+    /// Like [`Store::edge_changes_since`], for the transactions after `from` up to `to`
+    /// (an LSN at which a transaction ended).
+    ///
+    /// # Errors
+    /// The log exists but cannot be read.
+    pub fn edge_changes_between(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Option<Vec<crate::edgelog::LoggedTxn>>> {
+        crate::edgelog::read_since(&self.dir, from, to.min(self.last.last_lsn))
+    }
+
     /// Counts and sizes.
     pub fn stats(&self) -> StoreStats {
         let mut st = StoreStats {

@@ -142,6 +142,17 @@ pub struct Incremental {
     lsn: u64,
     store_id: u64,
     algos: Vec<(Want, State)>,
+    /// The graph file this state was reopened from, while the store's edge log can bring
+    /// it up to date (saves then keep it and write only the results).
+    base: Option<Base>,
+}
+
+/// A saved graph file and how far behind the results it is.
+#[derive(Clone, Copy, Debug)]
+struct Base {
+    lsn: u64,
+    slots: usize,
+    replay_ops: u64,
 }
 
 fn build_state(g: &DynGraph, want: &Want) -> Result<State> {
@@ -277,6 +288,7 @@ impl Incremental {
             lsn,
             store_id,
             algos,
+            base: None,
         })
     }
 
@@ -770,6 +782,14 @@ pub fn refresh(dir: &Path, store: &Store, wants: &[Want]) -> Result<(Incremental
             let from = inc.lsn;
             let delta = inc.delta_since(store)?;
             let stats = inc.apply(&delta)?;
+            inc.base = match inc.base {
+                // The edge log covers this change too: the saved graph stays usable.
+                Some(b) if delta.from_log => Some(Base {
+                    replay_ops: b.replay_ops + delta.cells,
+                    ..b
+                }),
+                _ => None,
+            };
             inc.lsn = store.last_lsn();
             tracing::info!(
                 from_lsn = from,

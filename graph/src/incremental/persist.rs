@@ -15,10 +15,12 @@ use morpheus_storage::Store;
 use super::{DynGraph, Incremental, Paths, State, Triangles, Want, Wcc, NONE};
 use crate::{Error, Result};
 
-const FORMAT: u32 = 1;
-const MAGIC: &[u8; 8] = b"MPHINC01";
+const FORMAT: u32 = 2;
+const MAGIC: &[u8; 8] = b"MPHINCG2";
+const RESULTS_MAGIC: &[u8; 8] = b"MPHINCR2";
 const META: &str = "state.json";
-const DATA: &str = "state.bin";
+const GRAPH: &str = "graph.bin";
+const RESULTS: &str = "results.bin";
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Meta {
@@ -26,6 +28,13 @@ struct Meta {
     store_id: u64,
     store: PathBuf,
     lsn: u64,
+    /// LSN of the graph in `graph.bin`; the store's edge log from here to `lsn` is replayed
+    /// on open.
+    graph_lsn: u64,
+    /// Vertex slots in `graph.bin`.
+    graph_slots: u64,
+    /// Logged operations between `graph_lsn` and `lsn`.
+    replay_ops: u64,
     directed: bool,
     weighted: bool,
     algorithms: Vec<(String, String)>,
@@ -123,35 +132,28 @@ impl Incremental {
     /// A file that cannot be written.
     pub fn save(&self, dir: &Path, store: &Store) -> Result<()> {
         let g = &self.graph;
-        let mut w = Writer::default();
-        w.buf.extend_from_slice(MAGIC);
-        w.u64s(g.ids.iter().copied());
-        w.u64s([g.base as u64]);
-        w.section(&g.alive.iter().map(|&a| u8::from(a)).collect::<Vec<u8>>());
-        let mut off = 0u64;
-        w.u64s(std::iter::once(0).chain(g.out.iter().map(|l| {
-            off += l.len() as u64;
-            off
-        })));
-        let targets: Vec<u32> = g.out.iter().flatten().copied().collect();
-        w.u32s(&targets);
-        drop(targets);
-        let weights: Vec<f64> = g.out_w.iter().flatten().copied().collect();
-        w.f64s(&weights);
-        drop(weights);
+        // The graph file is rewritten only when the one there cannot be brought up to date
+        // cheaply from the store's edge log (see `Incremental::base`).
+        let reuse = self
+            .base
+            .filter(|b| b.replay_ops <= g.arc_count() / 10 + 1000 && dir.join(GRAPH).is_file());
+        let mut results = Writer::default();
+        results.buf.extend_from_slice(RESULTS_MAGIC);
+        let graph_slots = reuse.map_or(g.slots(), |b| b.slots);
+        results.u64s(g.ids[graph_slots..].iter().copied());
         for (_, s) in &self.algos {
             match s {
                 State::Degree => {}
-                State::Wcc(c) => w.u32s(&c.label),
+                State::Wcc(c) => results.u32s(&c.label[..g.slots()]),
                 State::Paths(p) => {
-                    w.f64s(&p.dist);
-                    w.u32s(&p.parent);
+                    results.f64s(&p.dist[..g.slots()]);
+                    results.u32s(&p.parent[..g.slots()]);
                 }
                 State::Triangles(t) => {
-                    w.u64s([t.total]);
-                    w.u64s(t.per.iter().copied());
+                    results.u64s([t.total]);
+                    results.u64s(t.per.iter().copied());
                 }
-                State::PageRank(r) => w.f64s(r),
+                State::PageRank(r) => results.f64s(r),
             }
         }
         let meta = Meta {
@@ -159,6 +161,9 @@ impl Incremental {
             store_id: self.store_id,
             store: canonical(store.dir()),
             lsn: self.lsn,
+            graph_lsn: reuse.map_or(self.lsn, |b| b.lsn),
+            graph_slots: graph_slots as u64,
+            replay_ops: reuse.map_or(0, |b| b.replay_ops),
             directed: g.directed,
             weighted: g.weighted,
             algorithms: self
@@ -185,7 +190,17 @@ impl Incremental {
             f.write_all(bytes).map_err(io_err(&path))?;
             f.sync_all().map_err(io_err(&path))
         };
-        write(DATA, &w.buf)?;
+        match reuse {
+            // Same file, new directory entry: no copy.
+            Some(_) => {
+                let (from, to) = (dir.join(GRAPH), staging.join(GRAPH));
+                fs::hard_link(&from, &to)
+                    .or_else(|_| fs::copy(&from, &to).map(|_| ()))
+                    .map_err(io_err(&to))?;
+            }
+            None => write(GRAPH, &graph_bytes(g))?,
+        }
+        write(RESULTS, &results.buf)?;
         let json = serde_json::to_vec_pretty(&meta).expect("plain struct");
         write(META, &json)?;
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
@@ -196,6 +211,26 @@ impl Incremental {
         let _ = fs::remove_dir_all(&old);
         Ok(())
     }
+}
+
+/// `graph.bin`: ids, the first slot of the unsorted tail, live flags, CSR out-lists.
+fn graph_bytes(g: &DynGraph) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.buf.extend_from_slice(MAGIC);
+    w.u64s(g.ids.iter().copied());
+    w.u64s([g.base as u64]);
+    w.section(&g.alive.iter().map(|&a| u8::from(a)).collect::<Vec<u8>>());
+    let mut off = 0u64;
+    w.u64s(std::iter::once(0).chain(g.out.iter().map(|l| {
+        off += l.len() as u64;
+        off
+    })));
+    let targets: Vec<u32> = g.out.iter().flatten().copied().collect();
+    w.u32s(&targets);
+    drop(targets);
+    let weights: Vec<f64> = g.out_w.iter().flatten().copied().collect();
+    w.f64s(&weights);
+    w.buf
 }
 
 /// Reopens the state in `dir` if it matches `store` and `wants`; otherwise says why not.
@@ -244,36 +279,37 @@ pub(super) fn open(
     if meta.algorithms != want_fp {
         return Err("the job's algorithms or their parameters changed".into());
     }
-    let data_path = dir.join(DATA);
-    let bytes =
-        fs::read(&data_path).map_err(|e| format!("cannot read {}: {e}", data_path.display()))?;
-    if bytes.get(..8) != Some(&MAGIC[..]) {
-        return Err(format!(
-            "{} is not an incremental state",
-            data_path.display()
-        ));
-    }
+    let read = |file: &str, magic: &[u8; 8]| -> std::result::Result<Vec<u8>, String> {
+        let path = dir.join(file);
+        let bytes = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if bytes.get(..8) != Some(&magic[..]) {
+            return Err(format!("{} is not an incremental state", path.display()));
+        }
+        Ok(bytes)
+    };
+    let bytes = read(GRAPH, MAGIC)?;
     let mut r = Reader { buf: &bytes, at: 8 };
     let ids = r.u64s()?;
-    let n = ids.len();
+    let gn = ids.len();
     let base = r.u64s()?.first().copied().unwrap_or(0) as usize;
     let alive: Vec<bool> = r.section()?.iter().map(|&b| b != 0).collect();
     let offsets = r.u64s()?;
     let targets = r.u32s()?;
     let weights = r.f64s()?;
-    let bad = || format!("{} is inconsistent", data_path.display());
-    if alive.len() != n
-        || base > n
-        || offsets.len() != n + 1
+    let bad = |file: &str| format!("{} is inconsistent", dir.join(file).display());
+    if alive.len() != gn
+        || gn as u64 != meta.graph_slots
+        || base > gn
+        || offsets.len() != gn + 1
         || offsets.last().copied() != Some(targets.len() as u64)
         || offsets.windows(2).any(|w| w[0] > w[1])
-        || targets.iter().any(|&t| t as usize >= n)
+        || targets.iter().any(|&t| t as usize >= gn)
         || (meta.weighted && weights.len() != targets.len())
         || !ids[..base].windows(2).all(|w| w[0] < w[1])
     {
-        return Err(bad());
+        return Err(bad(GRAPH));
     }
-    let graph = load_graph(
+    let mut graph = load_graph(
         ids,
         base,
         alive,
@@ -283,6 +319,43 @@ pub(super) fn open(
         meta.directed,
         meta.weighted,
     );
+    drop(bytes);
+    let results = read(RESULTS, RESULTS_MAGIC)?;
+    let mut r = Reader {
+        buf: &results,
+        at: 8,
+    };
+    // Vertices created after the graph file was written get their slots back in the
+    // same order, then the edge log from the graph's LSN to the results' is replayed.
+    for id in r.u64s()? {
+        let (slot, new) = graph.add_vertex(id);
+        if !new || slot as usize != graph.slots() - 1 {
+            return Err(bad(RESULTS));
+        }
+    }
+    if meta.graph_lsn < meta.lsn {
+        let txns = store
+            .edge_changes_between(meta.graph_lsn, meta.lsn)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "the store's edge log no longer covers LSN {}..{} since the state's graph",
+                    meta.graph_lsn, meta.lsn
+                )
+            })?;
+        let mut replay = Incremental {
+            graph,
+            lsn: meta.graph_lsn,
+            store_id: meta.store_id,
+            algos: Vec::new(),
+            base: None,
+        };
+        let delta = replay.net(&txns);
+        replay.apply(&delta).map_err(|e| e.to_string())?;
+        graph = replay.graph;
+    }
+    let n = graph.slots();
+    let bad = || bad(RESULTS);
     let mut algos = Vec::with_capacity(wants.len());
     for want in wants {
         use crate::run::Algorithm as A;
@@ -323,6 +396,11 @@ pub(super) fn open(
         lsn: meta.lsn,
         store_id: meta.store_id,
         algos,
+        base: Some(super::Base {
+            lsn: meta.graph_lsn,
+            slots: meta.graph_slots as usize,
+            replay_ops: meta.replay_ops,
+        }),
     })
 }
 
