@@ -5,7 +5,7 @@
 //!
 //! One frame per transaction, `[len u32][crc32 u32][payload]`, appended after the
 //! transaction's commit record is durable. The log is a hint, never the source of truth:
-//! it is not fsynced, a torn or missing frame only makes [`read_since`] report that it
+//! it is not fsynced, a torn or missing frame only makes [`crate::Store::edge_changes_since`] report that it
 //! cannot cover a range (callers then fall back to comparing cells), and transactions with
 //! more than [`MAX_LOGGED_OPS`] operations (bulk imports) are recorded as not logged.
 

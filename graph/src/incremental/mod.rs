@@ -2,11 +2,11 @@
 //! follows the change rather than the graph.
 //!
 //! An [`Incremental`] holds the graph ([`DynGraph`]) and the state of each maintained
-//! algorithm: degree, WCC ([`wcc`]), BFS and SSSP over a shortest-path tree ([`paths`]),
-//! triangle counts ([`triangles`]), and PageRank as a warm start from the previous ranks.
+//! algorithm: degree, WCC ([`Wcc`]), BFS and SSSP over a shortest-path tree ([`Paths`]),
+//! triangle counts ([`Triangles`]), and PageRank as a warm start from the previous ranks.
 //! [`Incremental::delta_since`] turns the store's change log after the state's LSN into
 //! arc and vertex differences; [`Incremental::apply`] feeds them to every algorithm
-//! (deletions first, then insertions). [`Incremental::save`] / [`Incremental::open`] keep the
+//! (deletions first, then insertions). [`Incremental::save`] and [`refresh`] keep the
 //! whole state in a directory so one-shot runs (`morpheus run --incremental-state DIR`) and
 //! the job server update instead of recomputing; [`refresh`] does open-or-build plus update
 //! and says which happened and why.
