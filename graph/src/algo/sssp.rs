@@ -30,7 +30,9 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
     }
     // Δ-stepping: each round relaxes only the active vertices within Δ of the smallest
     // active distance anywhere, so far fewer edges are relaxed with distances that later
-    // improve. Δ is the mean edge weight.
+    // improve. Δ is an eighth of the mean edge weight: on RMAT 20 with 2 workers that
+    // relaxes 25% fewer edges than the mean itself for 2× the (cheap) rounds, the fastest
+    // of mean/1..mean/16 (measured).
     let (mut wsum, mut wcount) = (0.0f64, 0u64);
     g.for_each_chunk(ctx, &g.out, |chunk| {
         for &w in &chunk.values {
@@ -55,9 +57,18 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
     let delta = if wcount == 0 {
         1.0
     } else {
-        (wsum / wcount as f64).max(f64::MIN_POSITIVE)
+        (wsum / wcount as f64 / 8.0).max(f64::MIN_POSITIVE)
     };
     let mut out: Vec<Vec<(u32, f64)>> = vec![Vec::new(); topo.peers];
+    // The best distance this worker has sent for each remote vertex: a candidate no better
+    // than one already sent is dropped here instead of crossing the exchange (on RMAT most
+    // remote relaxations are such repeats).
+    let _sent_state = ctx.reserve(if topo.peers > 1 { topo.len() * 8 } else { 0 })?;
+    let mut sent: Vec<f64> = if topo.peers > 1 {
+        vec![f64::INFINITY; topo.len()]
+    } else {
+        Vec::new()
+    };
     let mut now = bitmap(n);
     let (mut rounds, mut relaxed, mut remote) = (0u64, 0u64, 0u64);
     loop {
@@ -98,9 +109,8 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
                         dist[l] = nd;
                         set_bit(&mut active, l);
                     }
-                } else {
-                    // Appending beats combining in a |V|-sized slot array here: the
-                    // receiver takes the minimum anyway, and the appends stay in cache.
+                } else if nd < sent[t as usize] {
+                    sent[t as usize] = nd;
                     remote += 1;
                     let w = topo.owner(t);
                     out[w].push((t - topo.starts[w], nd));
