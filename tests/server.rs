@@ -279,7 +279,6 @@ fn bad_requests_get_4xx_with_a_reason() {
             400,
             "not key=value",
         ),
-        ("POST", "/api/v1/jobs", Some("x".repeat(2 << 20)), 413, ""),
         ("GET", "/api/v1/jobs/12345", None, 404, "no job 12345"),
         ("GET", "/api/v1/jobs/abc", None, 400, ""),
         (
@@ -299,6 +298,15 @@ fn bad_requests_get_4xx_with_a_reason() {
         assert_eq!(got, status, "{method} {path}: {reply}");
         assert!(reply.contains(text), "{method} {path}: {reply}");
     }
+    // One byte over the limit: the server reads the whole body before refusing it, so the
+    // client is never cut off mid-send (a far larger body can end in a broken pipe).
+    let (got, reply) = server.request(
+        "POST",
+        "/api/v1/jobs",
+        Some(&"x".repeat(morpheus_jobs::server::MAX_BODY_BYTES + 1)),
+        None,
+    );
+    assert_eq!(got, 413, "{reply}");
     // The client prints the server's reason and exits 1.
     let bad = setup.dir.path().join("bad.toml");
     fs::write(
