@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{morpheus, ok, s};
+use common::{edge_pairs, morpheus, ok, s};
 
 fn stats(store: &Path) -> serde_json::Value {
     serde_json::from_str(&ok(&[
@@ -54,19 +54,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Distinct endpoints and edge lines of an edge list, counted independently of Morpheus.
 fn count_edge_list(text: &str) -> (usize, usize) {
-    let mut ids = HashSet::new();
-    let mut edges = 0;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
-            continue;
-        }
-        let mut it = line.split_whitespace();
-        ids.insert(it.next().unwrap().parse::<u64>().unwrap());
-        ids.insert(it.next().unwrap().parse::<u64>().unwrap());
-        edges += 1;
-    }
-    (ids.len(), edges)
+    let pairs = edge_pairs(text);
+    let ids: HashSet<u64> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    (ids.len(), pairs.len())
 }
 
 #[test]
@@ -704,9 +694,7 @@ fn degree_distribution_matches_the_edge_list() {
     let text = fs::read_to_string(&g).unwrap();
     let mut out_deg: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     let mut in_deg: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let mut it = line.split_whitespace().map(|x| x.parse::<u64>().unwrap());
-        let (a, b) = (it.next().unwrap(), it.next().unwrap());
+    for (a, b) in edge_pairs(&text) {
         *out_deg.entry(a).or_default() += 1;
         *in_deg.entry(b).or_default() += 1;
         out_deg.entry(b).or_default();

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::Value;
 
 mod common;
-use common::{morpheus, ok, parquet_rows, s};
+use common::{edge_pairs, morpheus, ok, parquet_rows, s};
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
@@ -25,17 +25,7 @@ fn incremental_wcc_example_updates_and_matches_a_full_run() {
     ok(&["generate", "rmat", "--scale", "10", "--out", s(&edges)]);
     ok(&["import", "--store", s(&p("store")), s(&edges)]);
     let text = fs::read_to_string(&edges).unwrap();
-    let pairs: Vec<(u64, u64)> = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let mut f = l.split_whitespace();
-            (
-                f.next().unwrap().parse().unwrap(),
-                f.next().unwrap().parse().unwrap(),
-            )
-        })
-        .collect();
+    let pairs = edge_pairs(&text);
     let source = pairs[0].0.to_string();
     let example = concat!(
         env!("CARGO_MANIFEST_DIR"),

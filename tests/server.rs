@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{morpheus, ok, s};
+use common::{edge_pairs, morpheus, ok, s};
 
 /// A data root with a store (RMAT scale 8) and a names CSV, and a state directory.
 struct Setup {
@@ -516,17 +516,7 @@ fn a_scheduled_incremental_pipeline_updates_from_the_store_change_log() {
     let setup = Setup::new();
     let data = setup.data();
     let text = fs::read_to_string(data.join("g.txt")).unwrap();
-    let pairs: Vec<(u64, u64)> = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let mut f = l.split_whitespace();
-            (
-                f.next().unwrap().parse().unwrap(),
-                f.next().unwrap().parse().unwrap(),
-            )
-        })
-        .collect();
+    let pairs = edge_pairs(&text);
     let source = pairs[0].0;
     let example = fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -26,6 +26,25 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// The `(src, dst)` pairs of an edge-list text (blank and `#` / `%` comment lines
+/// skipped), read independently of Morpheus.
+#[allow(dead_code)] // not every test binary reads edge lists
+pub fn edge_pairs(text: &str) -> Vec<(u64, u64)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('%'))
+        .map(|l| {
+            let mut f = l
+                .split_whitespace()
+                .map(|x| x.parse::<u64>().expect("an id"));
+            (
+                f.next().expect("a source"),
+                f.next().expect("a destination"),
+            )
+        })
+        .collect()
+}
+
 /// A path as `&str` (test paths are UTF-8).
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
