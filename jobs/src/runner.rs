@@ -92,7 +92,7 @@ fn refresh_all(
     for g in spec.incremental_graphs() {
         let store = Store::open_read_only(&g.store)
             .map_err(|e| Error::Job(format!("graph `{}`: {e}", g.graph)))?;
-        let sub = dir.join(state_dir_name(&g.graph));
+        let sub = dir.join(file_name_for(g.graph.trim_start_matches('@')));
         let (inc, report) = refresh(&sub, &store, &g.wants)
             .map_err(|e| Error::Job(format!("graph `{}`: {e}", g.graph)))?;
         match &report.reason {
@@ -125,11 +125,10 @@ fn refresh_all(
     Ok((states, results, reports))
 }
 
-/// A file name for a graph step (`@input` becomes `input`; odd characters are replaced).
-fn state_dir_name(graph: &str) -> String {
-    graph
-        .trim_start_matches('@')
-        .chars()
+/// `name` as a single file name: characters other than ASCII letters, digits, `-` and `_`
+/// become `_` (so a graph step or pipeline name cannot reach outside a state directory).
+pub(crate) fn file_name_for(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
                 c

@@ -100,17 +100,10 @@ impl App {
 
     /// Incremental state of the pipeline `name` (odd characters in the name replaced).
     fn incremental_dir(&self, name: &str) -> PathBuf {
-        let safe: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        self.config.state_dir.join("incremental").join(safe)
+        self.config
+            .state_dir
+            .join("incremental")
+            .join(crate::runner::file_name_for(name))
     }
 }
 
