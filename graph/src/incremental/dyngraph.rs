@@ -79,36 +79,6 @@ pub(crate) fn spare_slots(n: usize) -> usize {
     n / 8 + 1024
 }
 
-/// Inserts `(v, w)` after the run of `v` in a sorted list.
-fn insert_sorted(list: &mut Vec<u32>, weights: Option<&mut Vec<f64>>, v: u32, w: f64) {
-    let pos = list.partition_point(|&x| x <= v);
-    list.insert(pos, v);
-    if let Some(ws) = weights {
-        ws.insert(pos, w);
-    }
-}
-
-/// Removes one `(v, w)` from a sorted list (any weight when unweighted).
-fn remove_sorted(list: &mut Vec<u32>, weights: Option<&mut Vec<f64>>, v: u32, w: f64) -> bool {
-    let start = list.partition_point(|&x| x < v);
-    let end = list.partition_point(|&x| x <= v);
-    if start == end {
-        return false;
-    }
-    let pos = match &weights {
-        Some(ws) => match (start..end).find(|&i| ws[i].to_bits() == w.to_bits()) {
-            Some(p) => p,
-            None => return false,
-        },
-        None => start,
-    };
-    list.remove(pos);
-    if let Some(ws) = weights {
-        ws.remove(pos);
-    }
-    true
-}
-
 /// Removes one `(v, w)` per item of `items` (sorted by `v`) from a sorted list; says for
 /// each item whether it was found. The positions are found by binary search and the list is
 /// closed up block by block (`copy_within`), so the cost is a memmove of the tail after the
@@ -524,45 +494,12 @@ impl DynGraph {
 
     /// Inserts one arc.
     pub(crate) fn insert_arc(&mut self, u: u32, v: u32, w: f64) {
-        let weighted = self.weighted;
-        insert_sorted(
-            &mut self.out[u as usize],
-            weighted.then(|| &mut self.out_w[u as usize]),
-            v,
-            w,
-        );
-        if self.directed {
-            insert_sorted(
-                &mut self.inn[v as usize],
-                weighted.then(|| &mut self.in_w[v as usize]),
-                u,
-                w,
-            );
-        }
-        self.arcs += 1;
+        self.insert_many(&[(u, v, w)]);
     }
 
     /// Removes one arc `u -> v` of weight `w`; false when there is none.
     pub(crate) fn remove_arc(&mut self, u: u32, v: u32, w: f64) -> bool {
-        let weighted = self.weighted;
-        if !remove_sorted(
-            &mut self.out[u as usize],
-            weighted.then(|| &mut self.out_w[u as usize]),
-            v,
-            w,
-        ) {
-            return false;
-        }
-        if self.directed {
-            remove_sorted(
-                &mut self.inn[v as usize],
-                weighted.then(|| &mut self.in_w[v as usize]),
-                u,
-                w,
-            );
-        }
-        self.arcs -= 1;
-        true
+        !self.remove_many(&[(u, v, w)]).is_empty()
     }
 
     /// Removes many arcs at once: each touched list is rewritten once (`O(len)`), instead
