@@ -40,6 +40,7 @@
 //! # Ok::<(), morpheus_engine::Error>(())
 //! ```
 
+pub mod batch;
 mod cartesian;
 pub mod dataset;
 mod io;
@@ -49,6 +50,7 @@ mod rdd;
 mod shuffle;
 mod tabular;
 
+pub use batch::Batch;
 pub use dataset::{CsvOptions, DataType, Field, ParquetCompression, Row, Schema, Value};
 pub use morpheus_engine::{Error, Result};
 pub use rdd::{Item, Key, Rdd};

@@ -191,6 +191,18 @@ impl<T: Item> Rdd<T> {
         })
     }
 
+    /// Applies `f` to each partition with its index; an error fails the action that
+    /// computes the partition.
+    pub fn try_map_partitions_with_index<U: Item>(
+        &self,
+        f: impl Fn(usize, Vec<T>) -> Result<Vec<U>> + 'static,
+    ) -> Rdd<U> {
+        Rdd::from_node(MapPartitions {
+            parent: Rc::clone(&self.node),
+            f: Rc::new(f),
+        })
+    }
+
     /// Applies `f` to each partition.
     pub fn map_partitions<U: Item>(&self, f: impl Fn(Vec<T>) -> Vec<U> + 'static) -> Rdd<U> {
         self.map_partitions_with_index(move |_, v| f(v))

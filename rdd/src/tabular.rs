@@ -27,6 +27,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
+use crate::batch::{normalize, Batch};
 use crate::dataset::{
     record_from_row, record_to_row, CsvOptions, DataType, Field, ParquetCompression, Row, Schema,
     Value,
@@ -137,7 +138,7 @@ impl Schema {
 }
 
 /// Converts a record batch into rows. `at(i)` names row `i` of the batch in errors.
-fn batch_to_rows(batch: &RecordBatch, at: &dyn Fn(usize) -> String) -> Result<Vec<Row>> {
+pub(crate) fn batch_to_rows(batch: &RecordBatch, at: &dyn Fn(usize) -> String) -> Result<Vec<Row>> {
     let n = batch.num_rows();
     let mut rows: Vec<Row> = (0..n)
         .map(|_| Vec::with_capacity(batch.num_columns()))
@@ -213,7 +214,7 @@ fn push_column(
 
 /// Builds a record batch of `rows`, checking each against `schema`. Errors name the row by
 /// its index `first + i` within the partition.
-fn rows_to_batch(
+pub(crate) fn rows_to_batch(
     schema: &Schema,
     arrow: &SchemaRef,
     rows: &[Row],
@@ -699,54 +700,8 @@ impl Rdd<Row> {
         path: impl AsRef<Path>,
         partitions: usize,
     ) -> Result<(Schema, Rdd<Row>)> {
-        let _ = ctx;
-        let mut schema: Option<Schema> = None;
-        // (file, row group, rows before it in the file)
-        let mut groups: Vec<(usize, usize, u64)> = Vec::new();
-        let files = input_files(path.as_ref())?;
-        for (i, p) in files.iter().enumerate() {
-            let f = File::open(p).map_err(io_err(p))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| job_err(p, e))?;
-            let s = Schema::from_arrow(builder.schema()).map_err(|e| job_err(p, e))?;
-            schema = Some(merge_schema(schema, s, p)?);
-            let mut before = 0u64;
-            for g in 0..builder.metadata().num_row_groups() {
-                groups.push((i, g, before));
-                before += builder.metadata().row_group(g).num_rows().max(0) as u64;
-            }
-        }
-        let schema = schema.unwrap_or_default();
-        let n = if partitions == 0 {
-            groups.len()
-        } else {
-            partitions.min(groups.len())
-        }
-        .max(1);
-        let total = groups.len();
-        let (files, groups) = (Rc::new(files), Rc::new(groups));
-        let rdd = Rdd::from_fn(n, move |part| {
-            let mut rows = Vec::new();
-            for &(i, g, before) in &groups[part * total / n..(part + 1) * total / n] {
-                let p = &files[i];
-                let f = File::open(p).map_err(io_err(p))?;
-                let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-                    .and_then(|b| {
-                        b.with_row_groups(vec![g])
-                            .with_batch_size(BATCH_ROWS)
-                            .build()
-                    })
-                    .map_err(|e| job_err(p, e))?;
-                let mut first = before;
-                for batch in reader {
-                    let batch = batch.map_err(|e| job_err(p, e))?;
-                    let at = |r: usize| format!("{}: row {}", p.display(), first + r as u64 + 1);
-                    rows.extend(batch_to_rows(&batch, &at)?);
-                    first += batch.num_rows() as u64;
-                }
-            }
-            Ok(rows)
-        });
-        Ok((schema, rdd))
+        let (schema, batches) = Rdd::read_parquet_batches(ctx, path, partitions)?;
+        Ok((schema, batches.rows()))
     }
 
     /// Reads an Arrow IPC file (the file format, `.arrow`), or every data file of a
@@ -756,38 +711,31 @@ impl Rdd<Row> {
     /// # Errors
     /// I/O and Arrow errors; a column of another type, naming it.
     pub fn read_ipc(ctx: &Context<'_>, path: impl AsRef<Path>) -> Result<(Schema, Rdd<Row>)> {
-        let _ = ctx;
-        let mut schema: Option<Schema> = None;
-        let mut batches: Vec<(usize, usize)> = Vec::new();
-        let files = input_files(path.as_ref())?;
-        for (i, p) in files.iter().enumerate() {
-            let f = File::open(p).map_err(io_err(p))?;
-            let reader = arrow_ipc::reader::FileReader::try_new_buffered(f, None)
-                .map_err(|e| job_err(p, e))?;
-            let s = Schema::from_arrow(&reader.schema()).map_err(|e| job_err(p, e))?;
-            schema = Some(merge_schema(schema, s, p)?);
-            batches.extend((0..reader.num_batches()).map(|b| (i, b)));
-        }
-        let schema = schema.unwrap_or_default();
-        let n = batches.len().max(1);
-        let (files, batches) = (Rc::new(files), Rc::new(batches));
-        let rdd = Rdd::from_fn(n, move |part| {
-            let Some(&(i, b)) = batches.get(part) else {
-                return Ok(Vec::new());
-            };
-            let p = &files[i];
-            let f = File::open(p).map_err(io_err(p))?;
-            let mut reader = arrow_ipc::reader::FileReader::try_new_buffered(f, None)
-                .map_err(|e| job_err(p, e))?;
-            reader.set_index(b).map_err(|e| job_err(p, e))?;
-            let batch = reader
-                .next()
-                .ok_or_else(|| job_err(p, format!("record batch {b} is missing")))?
-                .map_err(|e| job_err(p, e))?;
-            let at = |r: usize| format!("{}: batch {b}, row {}", p.display(), r + 1);
-            batch_to_rows(&batch, &at)
-        });
-        Ok((schema, rdd))
+        let (schema, batches) = Rdd::read_ipc_batches(ctx, path)?;
+        Ok((schema, batches.rows()))
+    }
+
+    /// These rows (of `schema`) as record batches of up to 64Ki rows.
+    ///
+    /// # Errors
+    /// (When computed.) A row that does not fit `schema` fails the job, naming the
+    /// partition, row and column.
+    pub fn to_batches(&self, schema: &Schema) -> Rdd<Batch> {
+        let schema = schema.clone();
+        let arrow: SchemaRef = Arc::new(schema.to_arrow());
+        Rdd::from_node(MapPartitions {
+            parent: Rc::clone(&self.node),
+            f: Rc::new(move |p, rows: Vec<Row>| {
+                rows.chunks(BATCH_ROWS)
+                    .enumerate()
+                    .map(|(k, chunk)| {
+                        rows_to_batch(&schema, &arrow, chunk, k * BATCH_ROWS)
+                            .map(Batch)
+                            .map_err(|e| Error::Job(format!("partition {p}, {e}")))
+                    })
+                    .collect()
+            }),
+        })
     }
 
     /// Converts rows of `schema` into serde records by column name (see
@@ -909,28 +857,8 @@ impl Rdd<Row> {
         schema: &Schema,
         compression: ParquetCompression,
     ) -> Result<()> {
-        let compression = match compression {
-            ParquetCompression::None => Compression::UNCOMPRESSED,
-            ParquetCompression::Snappy => Compression::SNAPPY,
-            ParquetCompression::Zstd(level) => Compression::ZSTD(
-                ZstdLevel::try_new(level).map_err(|e| Error::Job(format!("parquet: {e}")))?,
-            ),
-        };
-        let arrow: SchemaRef = Arc::new(schema.to_arrow());
-        self.save_partitions(ctx, dir.as_ref(), ".parquet", |path, p, rows| {
-            let props = WriterProperties::builder()
-                .set_compression(compression)
-                .build();
-            let mut w = ArrowWriter::try_new(create_file(path)?, Arc::clone(&arrow), Some(props))
-                .map_err(|e| job_err(path, e))?;
-            for (k, chunk) in rows.chunks(BATCH_ROWS).enumerate() {
-                let batch = rows_to_batch(schema, &arrow, chunk, k * BATCH_ROWS)
-                    .map_err(|e| Error::Job(format!("partition {p}, {e}")))?;
-                w.write(&batch).map_err(|e| job_err(path, e))?;
-            }
-            let file = w.into_inner().map_err(|e| job_err(path, e))?;
-            file.sync_all().map_err(io_err(path))
-        })
+        self.to_batches(schema)
+            .save_batches_as_parquet(ctx, dir, schema, compression)
     }
 
     /// Writes one `part-NNNNN.arrow` Arrow IPC file per partition into directory `dir`
@@ -946,14 +874,177 @@ impl Rdd<Row> {
         dir: impl AsRef<Path>,
         schema: &Schema,
     ) -> Result<()> {
+        self.to_batches(schema)
+            .save_batches_as_ipc(ctx, dir, schema)
+    }
+}
+
+impl Rdd<Batch> {
+    /// Reads a Parquet file, or every data file of a directory (which must share one
+    /// schema), as record batches of up to 64Ki rows with the columns converted as in
+    /// [`Rdd::read_parquet`]; returns the schema too. Row groups are the partitions
+    /// (`partitions = 0`), or are dealt out in order into at most `partitions` partitions.
+    ///
+    /// # Errors
+    /// I/O and Parquet errors; a column of another type, naming it; a `UInt64` value above
+    /// `i64::MAX`, naming the file, row and column.
+    pub fn read_parquet_batches(
+        ctx: &Context<'_>,
+        path: impl AsRef<Path>,
+        partitions: usize,
+    ) -> Result<(Schema, Rdd<Batch>)> {
+        let _ = ctx;
+        let mut schema: Option<Schema> = None;
+        // (file, row group, rows before it in the file)
+        let mut groups: Vec<(usize, usize, u64)> = Vec::new();
+        let files = input_files(path.as_ref())?;
+        for (i, p) in files.iter().enumerate() {
+            let f = File::open(p).map_err(io_err(p))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| job_err(p, e))?;
+            let s = Schema::from_arrow(builder.schema()).map_err(|e| job_err(p, e))?;
+            schema = Some(merge_schema(schema, s, p)?);
+            let mut before = 0u64;
+            for g in 0..builder.metadata().num_row_groups() {
+                groups.push((i, g, before));
+                before += builder.metadata().row_group(g).num_rows().max(0) as u64;
+            }
+        }
+        let schema = schema.unwrap_or_default();
+        let n = if partitions == 0 {
+            groups.len()
+        } else {
+            partitions.min(groups.len())
+        }
+        .max(1);
+        let total = groups.len();
+        let (files, groups) = (Rc::new(files), Rc::new(groups));
+        let out = schema.clone();
         let arrow: SchemaRef = Arc::new(schema.to_arrow());
-        self.save_partitions(ctx, dir.as_ref(), ".arrow", |path, p, rows| {
+        let rdd = Rdd::from_fn(n, move |part| {
+            let mut batches = Vec::new();
+            for &(i, g, before) in &groups[part * total / n..(part + 1) * total / n] {
+                let p = &files[i];
+                let f = File::open(p).map_err(io_err(p))?;
+                let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+                    .and_then(|b| {
+                        b.with_row_groups(vec![g])
+                            .with_batch_size(BATCH_ROWS)
+                            .build()
+                    })
+                    .map_err(|e| job_err(p, e))?;
+                let mut first = before;
+                for batch in reader {
+                    let batch = batch.map_err(|e| job_err(p, e))?;
+                    let at = |r: usize| format!("{}: row {}", p.display(), first + r as u64 + 1);
+                    batches.push(normalize(&batch, &out, &arrow, &at)?);
+                    first += batch.num_rows() as u64;
+                }
+            }
+            Ok(batches)
+        });
+        Ok((schema, rdd))
+    }
+
+    /// Reads an Arrow IPC file (the file format, `.arrow`), or every data file of a
+    /// directory (which must share one schema), as record batches with the columns
+    /// converted as in [`Rdd::read_parquet`]; the file's record batches are the
+    /// partitions.
+    ///
+    /// # Errors
+    /// I/O and Arrow errors; a column of another type, naming it.
+    pub fn read_ipc_batches(
+        ctx: &Context<'_>,
+        path: impl AsRef<Path>,
+    ) -> Result<(Schema, Rdd<Batch>)> {
+        let _ = ctx;
+        let mut schema: Option<Schema> = None;
+        let mut batches: Vec<(usize, usize)> = Vec::new();
+        let files = input_files(path.as_ref())?;
+        for (i, p) in files.iter().enumerate() {
+            let f = File::open(p).map_err(io_err(p))?;
+            let reader = arrow_ipc::reader::FileReader::try_new_buffered(f, None)
+                .map_err(|e| job_err(p, e))?;
+            let s = Schema::from_arrow(&reader.schema()).map_err(|e| job_err(p, e))?;
+            schema = Some(merge_schema(schema, s, p)?);
+            batches.extend((0..reader.num_batches()).map(|b| (i, b)));
+        }
+        let schema = schema.unwrap_or_default();
+        let n = batches.len().max(1);
+        let (files, batches) = (Rc::new(files), Rc::new(batches));
+        let out = schema.clone();
+        let arrow: SchemaRef = Arc::new(schema.to_arrow());
+        let rdd = Rdd::from_fn(n, move |part| {
+            let Some(&(i, b)) = batches.get(part) else {
+                return Ok(Vec::new());
+            };
+            let p = &files[i];
+            let f = File::open(p).map_err(io_err(p))?;
+            let mut reader = arrow_ipc::reader::FileReader::try_new_buffered(f, None)
+                .map_err(|e| job_err(p, e))?;
+            reader.set_index(b).map_err(|e| job_err(p, e))?;
+            let batch = reader
+                .next()
+                .ok_or_else(|| job_err(p, format!("record batch {b} is missing")))?
+                .map_err(|e| job_err(p, e))?;
+            let at = |r: usize| format!("{}: batch {b}, row {}", p.display(), r + 1);
+            Ok(vec![normalize(&batch, &out, &arrow, &at)?])
+        });
+        Ok((schema, rdd))
+    }
+
+    /// Writes one `part-NNNNN.parquet` file per partition into directory `dir` (which must
+    /// not exist), through the temporary-directory-then-rename protocol of
+    /// [`Rdd::save_as_text_file`]. The batches' columns must have `schema`'s types.
+    ///
+    /// # Errors
+    /// I/O and Parquet errors; an invalid Zstandard level; a batch of another schema.
+    pub fn save_batches_as_parquet(
+        &self,
+        ctx: &Context<'_>,
+        dir: impl AsRef<Path>,
+        schema: &Schema,
+        compression: ParquetCompression,
+    ) -> Result<()> {
+        let compression = match compression {
+            ParquetCompression::None => Compression::UNCOMPRESSED,
+            ParquetCompression::Snappy => Compression::SNAPPY,
+            ParquetCompression::Zstd(level) => Compression::ZSTD(
+                ZstdLevel::try_new(level).map_err(|e| Error::Job(format!("parquet: {e}")))?,
+            ),
+        };
+        let arrow: SchemaRef = Arc::new(schema.to_arrow());
+        self.save_partitions(ctx, dir.as_ref(), ".parquet", |path, _, batches| {
+            let props = WriterProperties::builder()
+                .set_compression(compression)
+                .build();
+            let mut w = ArrowWriter::try_new(create_file(path)?, Arc::clone(&arrow), Some(props))
+                .map_err(|e| job_err(path, e))?;
+            for b in &batches {
+                w.write(&b.0).map_err(|e| job_err(path, e))?;
+            }
+            let file = w.into_inner().map_err(|e| job_err(path, e))?;
+            file.sync_all().map_err(io_err(path))
+        })
+    }
+
+    /// Writes one `part-NNNNN.arrow` Arrow IPC file per partition into directory `dir`
+    /// (which must not exist), through the temporary-directory-then-rename protocol of
+    /// [`Rdd::save_as_text_file`]. The batches' columns must have `schema`'s types.
+    ///
+    /// # Errors
+    /// I/O and Arrow errors; a batch of another schema.
+    pub fn save_batches_as_ipc(
+        &self,
+        ctx: &Context<'_>,
+        dir: impl AsRef<Path>,
+        schema: &Schema,
+    ) -> Result<()> {
+        let arrow: SchemaRef = Arc::new(schema.to_arrow());
+        self.save_partitions(ctx, dir.as_ref(), ".arrow", |path, _, batches| {
             let mut w = arrow_ipc::writer::FileWriter::try_new_buffered(create_file(path)?, &arrow)
                 .map_err(|e| job_err(path, e))?;
-            for (k, chunk) in rows.chunks(BATCH_ROWS).enumerate() {
-                let batch = rows_to_batch(schema, &arrow, chunk, k * BATCH_ROWS)
-                    .map_err(|e| Error::Job(format!("partition {p}, {e}")))?;
-                w.write(&batch).map_err(|e| job_err(path, e))?;
+            for b in &batches {
+                w.write(&b.0).map_err(|e| job_err(path, e))?;
             }
             let file = w
                 .into_inner()
