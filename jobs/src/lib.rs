@@ -2,10 +2,11 @@
 //!
 //! - [`spec`]: parsing and validating job specs, every error located before work starts.
 //! - [`expr`]: the S-expression language of filters and derived columns.
-//! - [`runner`]: running a spec on timely workers (graph steps, RDD steps over rows,
-//!   outputs written under temporary names and renamed).
+//! - [`runner`]: running a spec on timely workers (graph steps, RDD steps over rows or
+//!   Arrow record batches, outputs written under temporary names and renamed).
 //! - [`server`]: the HTTP job server, its SQLite history and the cron scheduler.
 
+mod columnar;
 mod error;
 pub mod expr;
 pub mod jsonl;

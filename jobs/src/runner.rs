@@ -7,13 +7,16 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
+use arrow_schema::SchemaRef;
 use morpheus_engine::{Config, Context, Error, JobMetrics, Result, StageMetrics};
 use morpheus_graph::incremental::{refresh, Incremental, RefreshReport};
 use morpheus_graph::run::{compute, Values};
 use morpheus_graph::Graph;
-use morpheus_rdd::{CsvOptions, Item, Rdd, Row, Schema, Value};
+use morpheus_rdd::{Batch, CsvOptions, Item, Rdd, Row, Schema, Value};
 use morpheus_storage::Store;
 
+use crate::columnar::RightSide;
 use crate::spec::{
     AggFn, Aggregate, Format, Input, JoinKind, Output, SelectItem, Spec, Step, StepKind,
 };
@@ -181,8 +184,9 @@ pub fn run(spec: &Spec, options: &RunOptions) -> Result<RunReport> {
     let load_seconds: f64 = reports.iter().map(|(_, r)| r.load_seconds).sum();
     let job = Arc::clone(&spec);
     let pre = Arc::new(pre);
+    let stores = Arc::new(Stores::default());
     let (mut results, metrics) =
-        morpheus_engine::execute(config, move |ctx| run_worker(ctx, &job, &pre))?;
+        morpheus_engine::execute(config, move |ctx| run_worker(ctx, &job, &pre, &stores))?;
     let mut report = if results.is_empty() {
         RunReport::default()
     } else {
@@ -205,16 +209,57 @@ enum LoadedGraph {
     Weighted(Graph<(), f64>),
 }
 
+/// A table's partitions: rows, or Arrow record batches (dataset scans, algorithm outputs
+/// and broadcast joins, which then write without building rows).
+#[derive(Clone)]
+enum Data {
+    Rows(Rdd<Row>),
+    Batches(Rdd<Batch>),
+}
+
 #[derive(Clone)]
 struct Table {
-    rows: Rdd<Row>,
+    data: Data,
     schema: Schema,
+}
+
+impl Table {
+    fn rows(rows: Rdd<Row>, schema: Schema) -> Table {
+        Table {
+            data: Data::Rows(rows),
+            schema,
+        }
+    }
+
+    fn batches(batches: Rdd<Batch>, schema: Schema) -> Table {
+        Table {
+            data: Data::Batches(batches),
+            schema,
+        }
+    }
+
+    /// The table as rows (converting batches as they are computed).
+    fn as_rows(&self) -> Rdd<Row> {
+        match &self.data {
+            Data::Rows(r) => r.clone(),
+            Data::Batches(b) => b.rows(),
+        }
+    }
+
+    /// The table as record batches (converting rows as they are computed).
+    fn as_batches(&self) -> Rdd<Batch> {
+        match &self.data {
+            Data::Rows(r) => r.to_batches(&self.schema),
+            Data::Batches(b) => b.clone(),
+        }
+    }
 }
 
 struct Worker<'a, 'w> {
     ctx: &'a Context<'w>,
     spec: &'a Spec,
     pre: &'a Precomputed,
+    stores: &'a Stores,
     graphs: HashMap<String, LoadedGraph>,
     tables: HashMap<String, Table>,
     uses: HashMap<String, usize>,
@@ -228,7 +273,16 @@ fn step_err(step: &str, e: Error) -> Error {
     }
 }
 
-fn run_worker(ctx: &Context<'_>, spec: &Spec, pre: &Precomputed) -> Result<RunReport> {
+/// Store inputs opened by this process, shared by its workers: opening a store reads its
+/// segment indexes, which each worker would otherwise do again.
+type Stores = std::sync::Mutex<HashMap<String, Arc<Store>>>;
+
+fn run_worker(
+    ctx: &Context<'_>,
+    spec: &Spec,
+    pre: &Precomputed,
+    stores: &Stores,
+) -> Result<RunReport> {
     let mut uses: HashMap<String, usize> = HashMap::new();
     for s in &spec.steps {
         for r in references(&s.kind) {
@@ -242,6 +296,7 @@ fn run_worker(ctx: &Context<'_>, spec: &Spec, pre: &Precomputed) -> Result<RunRe
         ctx,
         spec,
         pre,
+        stores,
         graphs: HashMap::new(),
         tables: HashMap::new(),
         uses,
@@ -297,13 +352,22 @@ impl Worker<'_, '_> {
         }) && !self.pre.is_empty()
     }
 
-    fn store(&self, input: &str) -> Result<Store> {
-        match self.spec.inputs.get(input) {
-            Some(Input::Store { path }) => {
-                Store::open_read_only(path).map_err(|e| Error::Job(e.to_string()))
-            }
-            _ => Err(Error::Job(format!("`{input}` is not a store input"))),
+    /// Store input `input`, opened once per process (the first worker to ask opens it
+    /// while the others wait).
+    fn store(&self, input: &str) -> Result<Arc<Store>> {
+        let Some(Input::Store { path }) = self.spec.inputs.get(input) else {
+            return Err(Error::Job(format!("`{input}` is not a store input")));
+        };
+        let mut open = self
+            .stores
+            .lock()
+            .map_err(|_| Error::Job("another worker failed opening a store".into()))?;
+        if let Some(s) = open.get(input) {
+            return Ok(Arc::clone(s));
         }
+        let store = Arc::new(Store::open_read_only(path).map_err(|e| Error::Job(e.to_string()))?);
+        open.insert(input.to_owned(), Arc::clone(&store));
+        Ok(store)
     }
 
     fn load(&mut self, name: &str, input: &str) -> Result<()> {
@@ -354,18 +418,22 @@ impl Worker<'_, '_> {
             return Err(Error::Job(format!("no table `{input}`")));
         };
         let ctx = self.ctx;
-        let (schema, rows) = match format {
-            Format::Csv => Rdd::read_csv(
-                ctx,
-                path,
-                &CsvOptions::default().with_schema(schema.clone()),
-                0,
-            )?,
-            Format::Parquet => Rdd::read_parquet(ctx, path, 0)?,
-            Format::Arrow => Rdd::read_ipc(ctx, path)?,
-            Format::JsonLines => (schema.clone(), crate::jsonl::read(path, schema)?),
-        };
-        Ok(Table { rows, schema })
+        Ok(match format {
+            Format::Csv => {
+                let options = CsvOptions::default().with_schema(schema.clone());
+                let (schema, rows) = Rdd::read_csv(ctx, path, &options, 0)?;
+                Table::rows(rows, schema)
+            }
+            Format::Parquet => {
+                let (schema, batches) = Rdd::read_parquet_batches(ctx, path, 0)?;
+                Table::batches(batches, schema)
+            }
+            Format::Arrow => {
+                let (schema, batches) = Rdd::read_ipc_batches(ctx, path)?;
+                Table::batches(batches, schema)
+            }
+            Format::JsonLines => Table::rows(crate::jsonl::read(path, schema)?, schema.clone()),
+        })
     }
 
     fn step(&mut self, step: &Step) -> Result<()> {
@@ -417,15 +485,13 @@ impl Worker<'_, '_> {
                         self.report.summaries.push(format!("{name}: {s}"));
                     }
                 }
-                let rows = if ctx.index() == 0 {
-                    vertex_rows(ids, values)?
+                let schema = schema()?;
+                let batch = if ctx.index() == 0 {
+                    vec![vertex_batch(ids, values, &schema)?]
                 } else {
                     Vec::new()
                 };
-                Table {
-                    rows: local_rdd(ctx, rows),
-                    schema: schema()?,
-                }
+                Table::batches(local_rdd(ctx, batch), schema)
             }
             StepKind::Algorithm {
                 graph,
@@ -433,6 +499,8 @@ impl Worker<'_, '_> {
                 params,
             } => {
                 let schema = schema()?;
+                // The graph loads on first use: that is load time, not compute time.
+                self.graph(graph)?;
                 let t = Instant::now();
                 let (ids, computed) = match self.graph(graph)? {
                     LoadedGraph::Topology(g) => {
@@ -448,11 +516,8 @@ impl Worker<'_, '_> {
                         self.report.summaries.push(format!("{name}: {s}"));
                     }
                 }
-                let rows = vertex_rows(&ids, &computed.values)?;
-                Table {
-                    rows: local_rdd(ctx, rows),
-                    schema,
-                }
+                let batch = vertex_batch(&ids, &computed.values, &schema)?;
+                Table::batches(local_rdd(ctx, vec![batch]), schema)
             }
             StepKind::Read { input } => self.read(input)?,
             StepKind::Join {
@@ -466,33 +531,28 @@ impl Worker<'_, '_> {
                 let l = self.table(left)?;
                 let r = self.table(right)?;
                 let schema = schema()?;
-                let rows = join(ctx, &l, &r, *left_key, *right_key, *how, *broadcast_rows)?;
-                Table { rows, schema }
+                let keys = (*left_key, *right_key);
+                join(ctx, &l, &r, keys, *how, *broadcast_rows, schema)?
             }
             StepKind::Filter { input, predicate } => {
                 let t = self.table(input)?;
                 let p = predicate.clone();
-                Table {
-                    rows: t.rows.filter(move |row| p.matches(row)),
-                    schema: t.schema,
-                }
+                Table::rows(t.as_rows().filter(move |row| p.matches(row)), t.schema)
             }
             StepKind::Select { input, items } => {
                 let t = self.table(input)?;
                 let items: Rc<Vec<SelectItem>> = Rc::new(items.clone());
                 let schema = schema()?;
-                Table {
-                    rows: t.rows.map(move |row| {
-                        items
-                            .iter()
-                            .map(|it| match it {
-                                SelectItem::Column(i) => row[*i].clone(),
-                                SelectItem::Derived(e) => e.eval(&row),
-                            })
-                            .collect()
-                    }),
-                    schema,
-                }
+                let rows = t.as_rows().map(move |row| {
+                    items
+                        .iter()
+                        .map(|it| match it {
+                            SelectItem::Column(i) => row[*i].clone(),
+                            SelectItem::Derived(e) => e.eval(&row),
+                        })
+                        .collect()
+                });
+                Table::rows(rows, schema)
             }
             StepKind::Aggregate {
                 input,
@@ -509,10 +569,8 @@ impl Worker<'_, '_> {
                         })
                     })
                     .collect();
-                Table {
-                    rows: aggregate(ctx, &t.rows, group_by, aggregates, &float)?,
-                    schema,
-                }
+                let rows = aggregate(ctx, &t.as_rows(), group_by, aggregates, &float)?;
+                Table::rows(rows, schema)
             }
             StepKind::Top {
                 input,
@@ -523,7 +581,7 @@ impl Worker<'_, '_> {
                 let t = self.table(input)?;
                 let by = *by;
                 let top: Vec<Row> = if *descending {
-                    t.rows
+                    t.as_rows()
                         .map(move |r| (r[by].clone(), r))
                         .top(ctx, *k)?
                         .into_iter()
@@ -531,23 +589,24 @@ impl Worker<'_, '_> {
                         .collect()
                 } else {
                     // Nulls last when ascending.
-                    t.rows
+                    t.as_rows()
                         .map(move |r| ((r[by].is_null(), r[by].clone()), r))
                         .take_ordered(ctx, *k)?
                         .into_iter()
                         .map(|(_, r)| r)
                         .collect()
                 };
-                Table {
-                    rows: Rdd::parallelize(ctx, top, 1),
-                    schema: t.schema,
-                }
+                Table::rows(Rdd::parallelize(ctx, top, 1), t.schema)
             }
         };
         // A table read more than once is kept (spilling if need be) instead of recomputed.
         let table = if self.uses.get(name).copied().unwrap_or(0) > 1 {
+            let data = match table.data {
+                Data::Rows(r) => Data::Rows(r.cache()),
+                Data::Batches(b) => Data::Batches(b.cache()),
+            };
             Table {
-                rows: table.rows.cache(),
+                data,
                 schema: table.schema,
             }
         } else {
@@ -559,36 +618,35 @@ impl Worker<'_, '_> {
 
     fn output(&mut self, o: &Output) -> Result<Written> {
         let t = self.table(&o.step)?;
-        write_table(self.ctx, &t.rows, &t.schema, o, &o.step)
+        match (&t.data, o.format) {
+            (Data::Batches(b), Format::Parquet | Format::Arrow) => {
+                write_table(self.ctx, b, &t.schema, o, &o.step)
+            }
+            _ => write_table(self.ctx, &t.as_rows(), &t.schema, o, &o.step),
+        }
     }
 }
 
-/// Rows `id, value` of this worker's vertices.
-fn vertex_rows(ids: &[u64], values: &Values) -> Result<Vec<Row>> {
-    let id = |v: u64| -> Result<Value> {
-        i64::try_from(v)
-            .map(Value::Int)
-            .map_err(|_| Error::Job(format!("vertex id {v} does not fit a signed 64-bit column")))
+/// A batch `id, value` of this worker's vertices, with the column names of `schema`.
+fn vertex_batch(ids: &[u64], values: &Values, schema: &Schema) -> Result<Batch> {
+    let signed = |v: &[u64]| -> Result<Vec<i64>> {
+        v.iter()
+            .map(|&x| {
+                i64::try_from(x).map_err(|_| {
+                    Error::Job(format!("vertex id {x} does not fit a signed 64-bit column"))
+                })
+            })
+            .collect()
     };
-    let mut rows = Vec::with_capacity(ids.len());
-    match values {
-        Values::Float(v) => {
-            for (i, x) in ids.iter().zip(v) {
-                rows.push(vec![id(*i)?, Value::Float(*x)]);
-            }
-        }
-        Values::Int(v) => {
-            for (i, x) in ids.iter().zip(v) {
-                rows.push(vec![id(*i)?, Value::Int(*x)]);
-            }
-        }
-        Values::UInt(v) => {
-            for (i, x) in ids.iter().zip(v) {
-                rows.push(vec![id(*i)?, id(*x)?]);
-            }
-        }
-    }
-    Ok(rows)
+    let id: ArrayRef = Arc::new(Int64Array::from(signed(ids)?));
+    let value: ArrayRef = match values {
+        Values::Float(v) => Arc::new(Float64Array::from(v.clone())),
+        Values::Int(v) => Arc::new(Int64Array::from(v.clone())),
+        Values::UInt(v) => Arc::new(Int64Array::from(signed(v)?)),
+    };
+    RecordBatch::try_new(Arc::new(schema.to_arrow()), vec![id, value])
+        .map(Batch)
+        .map_err(|e| Error::Job(format!("algorithm output: {e}")))
 }
 
 /// A collection holding `rows` of this worker (one partition per worker).
@@ -631,22 +689,6 @@ fn combine(
     out
 }
 
-/// `left` (whose key is its first column) followed by the right row's non-key columns, or
-/// nulls: the same row as [`combine`] with `left_key == 0`, without copying the left side.
-fn extend_right(mut left: Row, right: Option<&Row>, right_key: usize, right_len: usize) -> Row {
-    left.reserve(right_len - 1);
-    match right {
-        Some(r) => left.extend(
-            r.iter()
-                .enumerate()
-                .filter(|(i, _)| *i != right_key)
-                .map(|(_, v)| v.clone()),
-        ),
-        None => left.extend(std::iter::repeat_n(Value::Null, right_len - 1)),
-    }
-    left
-}
-
 /// A right row with no left match (outer join): key, nulls for the left, the right's rest.
 fn right_only(right: &Row, right_key: usize, left_len: usize) -> Row {
     let mut out = Vec::with_capacity(left_len + right.len() - 1);
@@ -662,75 +704,92 @@ fn right_only(right: &Row, right_key: usize, left_len: usize) -> Row {
     out
 }
 
+/// A join's right side as computed on this worker, by partition.
+enum Parts {
+    Rows(Vec<(usize, Vec<Row>)>),
+    Batches(Vec<(usize, Vec<Batch>)>),
+}
+
 /// Joins on one key column each. Null keys match nothing (as in SQL). A right side of at
-/// most `broadcast_rows` rows is gathered on every worker and probed in place (no shuffle
-/// of the left side); larger ones go through a shuffle join (which spills).
+/// most `broadcast_rows` rows is gathered on every worker and probed in place, a batch at
+/// a time (see [`crate::columnar`]; no shuffle of the left side); larger ones, and outer
+/// joins, go through a shuffle join of rows (which spills).
 fn join(
     ctx: &Context<'_>,
     l: &Table,
     r: &Table,
-    left_key: usize,
-    right_key: usize,
+    (left_key, right_key): (usize, usize),
     how: JoinKind,
     broadcast_rows: u64,
-) -> Result<Rdd<Row>> {
+    schema: Schema,
+) -> Result<Table> {
     let (llen, rlen) = (l.schema.len(), r.schema.len());
     // The right side is computed once: its size decides the strategy, and the computed
     // partitions feed either the broadcast or the shuffle.
-    let parts = r.rows.local_partitions(ctx)?;
-    let mine: u64 = parts.iter().map(|(_, v)| v.len() as u64).sum();
+    let parts = match &r.data {
+        Data::Rows(rows) => Parts::Rows(rows.local_partitions(ctx)?),
+        Data::Batches(b) => Parts::Batches(b.local_partitions(ctx)?),
+    };
+    let mine: u64 = match &parts {
+        Parts::Rows(p) => p.iter().map(|(_, v)| v.len() as u64).sum(),
+        Parts::Batches(p) => p.iter().flat_map(|(_, v)| v).map(|b| b.len() as u64).sum(),
+    };
     let right_rows: u64 = ctx.all_gather("join-size", mine)?.iter().sum();
-    if how != JoinKind::Outer && right_rows <= broadcast_rows {
-        let mut map: HashMap<Value, Vec<Row>> = HashMap::new();
-        for (_, rows) in ctx
-            .all_gather("join-broadcast", parts)?
+    if how != JoinKind::Outer && right_rows <= broadcast_rows && right_rows < u64::from(u32::MAX) {
+        let mine: Vec<Batch> = match parts {
+            Parts::Rows(p) => p
+                .iter()
+                .filter(|(_, rows)| !rows.is_empty())
+                .map(|(_, rows)| Batch::from_rows(&r.schema, rows))
+                .collect::<Result<_>>()?,
+            Parts::Batches(p) => p.into_iter().flat_map(|(_, b)| b).collect(),
+        };
+        let all: Vec<Batch> = ctx
+            .all_gather("join-broadcast", mine)?
             .into_iter()
             .flatten()
-        {
-            for row in rows {
-                if !row[right_key].is_null() {
-                    map.entry(row[right_key].clone()).or_default().push(row);
-                }
-            }
-        }
-        let map = Rc::new(map);
-        return Ok(l.rows.flat_map(move |row| {
-            let matches = if row[left_key].is_null() {
-                None
-            } else {
-                map.get(&row[left_key])
-            };
-            match matches.map(Vec::as_slice) {
-                // The common case, one match with the key first on the left: the left
-                // row's own allocation becomes the output row.
-                Some([r]) if left_key == 0 => vec![extend_right(row, Some(r), right_key, rlen)],
-                Some(rs) => rs
+            .collect();
+        let side = Rc::new(RightSide::build(&all, &r.schema, right_key)?);
+        let out: SchemaRef = Arc::new(schema.to_arrow());
+        let joined = l
+            .as_batches()
+            .try_map_partitions_with_index(move |_, batches| {
+                batches
                     .iter()
-                    .map(|r| combine(&row, left_key, Some(r), right_key, rlen))
-                    .collect::<Vec<_>>(),
-                None if how == JoinKind::Left && left_key == 0 => {
-                    vec![extend_right(row, None, right_key, rlen)]
-                }
-                None if how == JoinKind::Left => {
-                    vec![combine(&row, left_key, None, right_key, rlen)]
-                }
-                None => Vec::new(),
-            }
-        }));
+                    .map(|b| side.probe(&b.0, left_key, how, &out).map(Batch))
+                    .collect()
+            });
+        return Ok(Table::batches(joined, schema));
     }
-    let computed: Rc<std::cell::RefCell<HashMap<usize, Vec<Row>>>> =
-        Rc::new(std::cell::RefCell::new(parts.into_iter().collect()));
-    let right: Rdd<Row> = Rdd::from_fn(r.rows.partitions(), move |p| {
+    let computed: HashMap<usize, Vec<Row>> = match parts {
+        Parts::Rows(p) => p.into_iter().collect(),
+        Parts::Batches(p) => p
+            .into_iter()
+            .map(|(i, batches)| -> Result<(usize, Vec<Row>)> {
+                let mut rows = Vec::new();
+                for b in &batches {
+                    rows.extend(b.rows(0, b.len())?);
+                }
+                Ok((i, rows))
+            })
+            .collect::<Result<_>>()?,
+    };
+    let partitions = match &r.data {
+        Data::Rows(rows) => rows.partitions(),
+        Data::Batches(b) => b.partitions(),
+    };
+    let l = l.as_rows();
+    let computed = Rc::new(std::cell::RefCell::new(computed));
+    let right: Rdd<Row> = Rdd::from_fn(partitions, move |p| {
         Ok(computed.borrow_mut().remove(&p).unwrap_or_default())
     });
     let lk = l
-        .rows
         .filter(move |r| !r[left_key].is_null())
         .key_by(move |r| r[left_key].clone());
     let rk = right
         .filter(move |r| !r[right_key].is_null())
         .key_by(move |r| r[right_key].clone());
-    let lnull = l.rows.filter(move |r| r[left_key].is_null());
+    let lnull = l.filter(move |r| r[left_key].is_null());
     let rows = match how {
         JoinKind::Inner => lk
             .join(&rk)
@@ -751,7 +810,7 @@ fn join(
                 .union(&rnull.map(move |b| right_only(&b, right_key, llen)))
         }
     };
-    Ok(rows)
+    Ok(Table::rows(rows, schema))
 }
 
 /// Running state of one aggregate.
@@ -961,27 +1020,66 @@ fn replace(from: &Path, to: &Path) -> Result<()> {
     }
 }
 
-fn save(
-    ctx: &Context<'_>,
-    rows: &Rdd<Row>,
-    schema: &Schema,
-    format: Format,
-    dir: &Path,
-) -> Result<()> {
-    match format {
-        Format::Parquet => rows.save_as_parquet(ctx, dir, schema),
-        Format::Csv => rows.save_as_csv(ctx, dir, schema),
-        Format::Arrow => rows.save_as_ipc(ctx, dir, schema),
-        Format::JsonLines => Err(Error::Job("jsonl is not an output format".into())),
+/// What outputs are written from: rows, or record batches.
+trait Part: Item {
+    /// Rows in `items`.
+    fn count(items: &[Self]) -> u64;
+    /// The first `n` rows of `items`.
+    fn preview(items: &[Self], n: usize) -> Result<Vec<Row>>;
+    /// Writes `rdd` as a directory of part files.
+    fn save(rdd: &Rdd<Self>, ctx: &Context<'_>, s: &Schema, f: Format, dir: &Path) -> Result<()>;
+}
+
+impl Part for Row {
+    fn count(items: &[Row]) -> u64 {
+        items.len() as u64
+    }
+
+    fn preview(items: &[Row], n: usize) -> Result<Vec<Row>> {
+        Ok(items.iter().take(n).cloned().collect())
+    }
+
+    fn save(rdd: &Rdd<Row>, ctx: &Context<'_>, s: &Schema, f: Format, dir: &Path) -> Result<()> {
+        match f {
+            Format::Parquet => rdd.save_as_parquet(ctx, dir, s),
+            Format::Csv => rdd.save_as_csv(ctx, dir, s),
+            Format::Arrow => rdd.save_as_ipc(ctx, dir, s),
+            Format::JsonLines => Err(Error::Job("jsonl is not an output format".into())),
+        }
+    }
+}
+
+impl Part for Batch {
+    fn count(items: &[Batch]) -> u64 {
+        items.iter().map(|b| b.len() as u64).sum()
+    }
+
+    fn preview(items: &[Batch], n: usize) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        for b in items {
+            if out.len() >= n {
+                break;
+            }
+            out.extend(b.rows(0, b.len().min(n - out.len()))?);
+        }
+        Ok(out)
+    }
+
+    fn save(rdd: &Rdd<Batch>, ctx: &Context<'_>, s: &Schema, f: Format, dir: &Path) -> Result<()> {
+        match f {
+            Format::Parquet => rdd.save_batches_as_parquet(ctx, dir, s, Default::default()),
+            Format::Arrow => rdd.save_batches_as_ipc(ctx, dir, s),
+            _ => Row::save(&rdd.rows(), ctx, s, f, dir),
+        }
     }
 }
 
 /// Writes `rows` to `o.path`: one file (gathered on worker 0) or, when partitioned, a
 /// directory of part files written by every worker. Staged under a hidden name and renamed
 /// into place when complete, so a failure leaves the previous output untouched.
-fn write_table(
+fn write_table<T: Part>(
     ctx: &Context<'_>,
-    rows: &Rdd<Row>,
+    rows: &Rdd<T>,
     schema: &Schema,
     o: &Output,
     step: &str,
@@ -1000,7 +1098,6 @@ fn write_table(
     let columns: Vec<String> = schema.names().map(str::to_owned).collect();
     let render = |rows: &[Row]| -> Vec<Vec<String>> {
         rows.iter()
-            .take(20)
             .map(|r| r.iter().map(ToString::to_string).collect())
             .collect()
     };
@@ -1010,14 +1107,14 @@ fn write_table(
             let seen = Rc::new(std::cell::Cell::new(0u64));
             let first: Rc<std::cell::RefCell<Vec<Row>>> = Rc::default();
             let (s2, f2) = (Rc::clone(&seen), Rc::clone(&first));
-            let counted = rows.map_partitions(move |v: Vec<Row>| {
-                s2.set(s2.get() + v.len() as u64);
+            let counted = rows.try_map_partitions_with_index(move |_, v: Vec<T>| {
+                s2.set(s2.get() + T::count(&v));
                 let mut f = f2.borrow_mut();
                 let room = 20usize.saturating_sub(f.len());
-                f.extend(v.iter().take(room).cloned());
-                v
+                f.extend(T::preview(&v, room)?);
+                Ok(v)
             });
-            save(ctx, &counted, schema, o.format, &stage)?;
+            T::save(&counted, ctx, schema, o.format, &stage)?;
             let n: u64 = ctx.all_gather("output-rows", seen.get())?.iter().sum();
             let preview: Vec<Row> = ctx
                 .all_gather("output-preview", first.take())?
@@ -1032,16 +1129,16 @@ fn write_table(
         } else {
             // Gathered on worker 0 alone (in partition order), which writes the one file;
             // the one-partition collection below is computed by its owner, worker 0.
-            let mut outgoing: Vec<Vec<(usize, Vec<Row>)>> = vec![Vec::new(); ctx.peers()];
+            let mut outgoing: Vec<Vec<(usize, Vec<T>)>> = vec![Vec::new(); ctx.peers()];
             outgoing[0] = rows.local_partitions(ctx)?;
             let mut parts = ctx.exchange("output-gather", outgoing)?;
             parts.sort_by_key(|(p, _)| *p);
-            let all: Vec<Row> = parts.into_iter().flat_map(|(_, v)| v).collect();
-            let n = all.len() as u64;
-            let preview = render(&all);
-            save(
-                ctx,
+            let all: Vec<T> = parts.into_iter().flat_map(|(_, v)| v).collect();
+            let n = T::count(&all);
+            let preview = render(&T::preview(&all, 20)?);
+            T::save(
                 &Rdd::parallelize(ctx, all, 1),
+                ctx,
                 schema,
                 o.format,
                 &stage,
