@@ -39,6 +39,7 @@ mod compact;
 pub mod edgelog;
 mod error;
 pub mod generate;
+pub mod hash;
 pub mod import;
 pub mod manifest;
 mod radix;

@@ -1,7 +1,7 @@
 //! A shard: its segment files, the in-memory index (cell key → newest record) rebuilt on
 //! open, per-segment live/dead accounting, and the append path used by transactions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::cell::{EdgeBlock, VertexData};
 use crate::commit::ShardMark;
 use crate::error::{Error, IoContext, Result};
+use crate::hash::IntMap;
 use crate::manifest::sync_dir;
 use crate::raw::{self, FileBytes};
 use crate::record::{decode_record, encode_record, CellKey, CellKind, RecordKind};
@@ -75,7 +76,7 @@ pub(crate) struct Shard {
     pub id: u32,
     pub dir: PathBuf,
     pub segments: BTreeMap<u64, Segment>,
-    pub index: HashMap<CellKey, Entry>,
+    pub index: IntMap<CellKey, Entry>,
     /// Active log segment and its committed length.
     pub mark: ShardMark,
     pub next_segment: u64,
@@ -149,7 +150,7 @@ impl Shard {
             id,
             dir,
             segments: BTreeMap::new(),
-            index: HashMap::new(),
+            index: IntMap::default(),
             mark,
             next_segment: 1,
             uncommitted_bytes: 0,
@@ -275,14 +276,19 @@ impl Shard {
     /// `loading` (being scanned, not yet in `segments`) the caller adjusts that total;
     /// otherwise the dead bytes are subtracted from their segment here.
     fn upsert(&mut self, key: CellKey, entry: Entry, loading: u64) -> Option<u32> {
-        let old = match self.index.get(&key) {
-            // Older record (or a duplicate left by an interrupted compaction).
-            Some(old) if old.version >= entry.version => return Some(entry.record_len),
-            Some(old) => Some(*old),
-            None => None,
+        let old = match self.index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                // Older record (or a duplicate left by an interrupted compaction).
+                if o.get().version >= entry.version {
+                    return Some(entry.record_len);
+                }
+                o.insert(entry)
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(entry);
+                return None;
+            }
         };
-        self.index.insert(key, entry);
-        let old = old?;
         if old.loc.segment == loading {
             return Some(old.record_len);
         }
@@ -373,6 +379,8 @@ impl Shard {
         mut f: impl FnMut(CellKey, &[u8]) -> Result<()>,
     ) -> Result<()> {
         for (seg, s, bytes) in self.map_segments()? {
+            // A segment whose record bytes are all live needs no index lookups.
+            let all_live = s.live_bytes == s.record_bytes();
             for item in RecordScan::new(&bytes, s.len) {
                 match item {
                     ScanItem::Bad { offset, reason, .. } => {
@@ -386,13 +394,14 @@ impl Shard {
                         if header.key.kind != kind || header.kind == RecordKind::Tombstone {
                             continue;
                         }
-                        let live = self.index.get(&header.key).is_some_and(|e| {
-                            e.loc
-                                == Loc {
-                                    segment: seg,
-                                    offset,
-                                }
-                        });
+                        let live = all_live
+                            || self.index.get(&header.key).is_some_and(|e| {
+                                e.loc
+                                    == Loc {
+                                        segment: seg,
+                                        offset,
+                                    }
+                            });
                         if live {
                             f(header.key, payload)?;
                         }

@@ -1,8 +1,6 @@
 //! The mutable graph that incremental results are maintained over: dense indexes for
 //! arbitrary u64 ids and sorted adjacency lists that take single-arc inserts and removals.
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
 
 use morpheus_storage::Store;
@@ -12,34 +10,7 @@ use crate::{Error, Result};
 /// No vertex (an absent parent, a dead label).
 pub const NONE: u32 = u32::MAX;
 
-/// A hasher for integer keys (ids, slots, pairs of them): a multiply-and-rotate mix, far
-/// cheaper than SipHash. Keys come from the store, not from a network peer, so flooding
-/// resistance is not needed here.
-#[derive(Clone, Copy, Default)]
-pub struct IntHasher(u64);
-
-impl std::hash::Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_u32(&mut self, x: u32) {
-        self.write_u64(u64::from(x));
-    }
-    fn write_usize(&mut self, x: usize) {
-        self.write_u64(x as u64);
-    }
-}
-
-/// A `HashMap` keyed by integers, hashed with [`IntHasher`].
-pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+pub use morpheus_storage::hash::{IntHasher, IntMap};
 
 /// A graph held in memory for incremental maintenance.
 ///
