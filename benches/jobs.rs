@@ -96,6 +96,18 @@ fn run_job(dir: &Path, text: &str, workers: usize) -> (f64, morpheus_jobs::RunRe
     (t.elapsed().as_secs_f64(), report)
 }
 
+/// With `MORPHEUS_BENCH_STAGES` set, the run's stages and their times (on stderr).
+fn print_stages(report: &morpheus_jobs::RunReport) {
+    if std::env::var_os("MORPHEUS_BENCH_STAGES").is_some() {
+        for st in &report.metrics.stages {
+            eprintln!(
+                "  stage {:<24} {:>8.3} s  in {:>10} out {:>10}",
+                st.name, st.seconds, st.records_in, st.records_out
+            );
+        }
+    }
+}
+
 fn join_bench() {
     let rows = env_num("MORPHEUS_BENCH_ROWS", 10_000_000);
     let scale = env_num("MORPHEUS_BENCH_SCALE", 20) as u32;
@@ -157,6 +169,7 @@ partitioned = true
         report.compute_seconds,
         report.load_seconds
     );
+    print_stages(&report);
     let job2 = r#"
 name = "join-only"
 [inputs.events]
@@ -183,14 +196,7 @@ partitioned = true
             report.outputs[0].rows.min(1 << scale),
             rows as f64 / secs / 1e6
         );
-        if std::env::var_os("MORPHEUS_BENCH_STAGES").is_some() {
-            for st in &report.metrics.stages {
-                eprintln!(
-                    "  stage {:<24} {:>8.3} s  in {:>10} out {:>10}",
-                    st.name, st.seconds, st.records_in, st.records_out
-                );
-            }
-        }
+        print_stages(&report);
     }
     println!("peak RSS {:.0} MiB", common::peak_rss_mib());
 }

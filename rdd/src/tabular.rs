@@ -1014,9 +1014,13 @@ impl Rdd<Batch> {
         };
         let arrow: SchemaRef = Arc::new(schema.to_arrow());
         self.save_partitions(ctx, dir.as_ref(), ".parquet", |path, _, batches| {
-            let props = WriterProperties::builder()
-                .set_compression(compression)
-                .build();
+            let mut props = WriterProperties::builder().set_compression(compression);
+            for f in &schema.fields {
+                if f.data_type == DataType::Float64 {
+                    props = props.set_column_dictionary_enabled(f.name.as_str().into(), false);
+                }
+            }
+            let props = props.build();
             let mut w = ArrowWriter::try_new(create_file(path)?, Arc::clone(&arrow), Some(props))
                 .map_err(|e| job_err(path, e))?;
             for b in &batches {
