@@ -203,8 +203,10 @@ fn build_chunks<E: Item>(
             {
                 continue;
             }
+            // In-edge lists are one ascending run per sending worker: the stable sort
+            // finds the runs and merges them in linear time.
             if zero_sized {
-                list.sort_unstable_by_key(|&t| order[t as usize]);
+                list.sort_by_key(|&t| order[t as usize]);
             } else {
                 buf.clear();
                 buf.extend(

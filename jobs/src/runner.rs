@@ -1,5 +1,6 @@
 //! Runs a validated [`Spec`] on timely workers: steps become graph loads, algorithm runs
-//! and RDD operations over rows; outputs are written under temporary names and renamed.
+//! and RDD operations over rows or Arrow record batches (scans, algorithm outputs and
+//! broadcast joins stay columnar); outputs are written under temporary names and renamed.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

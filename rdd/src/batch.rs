@@ -2,8 +2,8 @@
 //!
 //! An `Rdd<Batch>` holds tables the way Arrow does, a column at a time, so that scans,
 //! joins and writes move whole columns (and reuse them) instead of building a
-//! [`Row`](crate::Row) per record. Columns always have the types of a
-//! [`Schema`](crate::Schema) (`Boolean`, `Int64`, `Float64`, `Utf8`): the readers
+//! [`Row`] per record. Columns always have the types of a
+//! [`Schema`] (`Boolean`, `Int64`, `Float64`, `Utf8`): the readers
 //! normalise what they read. Batches cross workers and spill as Arrow IPC stream bytes.
 
 use std::fmt;
@@ -25,7 +25,7 @@ use crate::dataset::{DataType, Row, Schema};
 use crate::rdd::Rdd;
 use crate::tabular::{batch_to_rows, rows_to_batch};
 
-/// An Arrow record batch whose columns have the types of a [`Schema`](crate::Schema).
+/// An Arrow record batch whose columns have the types of a [`Schema`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch(pub RecordBatch);
 
@@ -54,7 +54,7 @@ impl Batch {
     /// Rows `offset..offset + len` as [`Row`]s.
     ///
     /// # Errors
-    /// A column of a type a [`Schema`](crate::Schema) does not have (batches from
+    /// A column of a type a [`Schema`] does not have (batches from
     /// [`normalize`] have none).
     pub fn rows(&self, offset: usize, len: usize) -> Result<Vec<Row>> {
         batch_to_rows(&self.0.slice(offset, len), &|i| {
