@@ -23,7 +23,10 @@
 //! and `read_ipc` (Arrow IPC files; record batches are the partitions), each on a file or
 //! a directory of part files; `read_csv_as`, `rows_as` and `to_rows` convert to and from
 //! serde records by column name. `save_as_csv`, `save_as_parquet` (Snappy or Zstandard)
-//! and `save_as_ipc` write one `part-NNNNN` file per partition. Every `save_as_*` writes
+//! and `save_as_ipc` write one `part-NNNNN` file per partition. Columnar work uses
+//! [`Rdd<Batch>`](Batch) (Arrow record batches with the schema's column types):
+//! `read_parquet_batches`, `read_ipc_batches`, `to_batches` and `rows` convert,
+//! `save_batches_as_parquet` and `save_batches_as_ipc` write without building rows. Every `save_as_*` writes
 //! into a temporary directory, fsyncs, and renames it into place only when every worker has
 //! succeeded, so a failed job leaves no output.
 //!

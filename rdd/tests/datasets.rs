@@ -700,3 +700,49 @@ fn failed_writes_leave_no_output() {
         "no output and no temporary directory"
     );
 }
+
+#[test]
+fn record_batches_spill_and_read_back_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::threads(2)
+        .with_memory_budget(128 * 1024)
+        .with_spill_dir(dir.path());
+    let schema = Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("score", DataType::Float64, true),
+        Field::new("tag", DataType::Utf8, true),
+        Field::new("flag", DataType::Bool, false),
+    ]);
+    let rows: Vec<Row> = (0..60_000i64)
+        .map(|i| {
+            vec![
+                Value::Int(i),
+                if i % 7 == 0 {
+                    Value::Null
+                } else {
+                    Value::Float(i as f64 / 3.0)
+                },
+                if i % 5 == 0 {
+                    Value::Null
+                } else {
+                    Value::from(format!("t{}", i % 11))
+                },
+                Value::Bool(i % 2 == 0),
+            ]
+        })
+        .collect();
+    let (input, s) = (rows.clone(), schema.clone());
+    let (got, metrics) = run(config, move |ctx| {
+        let batches = Rdd::parallelize(ctx, input.clone(), 8)
+            .to_batches(&s)
+            .persist(morpheus_engine::StorageLevel::DiskOnly);
+        let first = batches.rows().collect(ctx)?;
+        let second = batches.rows().collect(ctx)?;
+        Ok((first, second))
+    });
+    for (first, second) in got {
+        assert_eq!(first, rows);
+        assert_eq!(second, rows);
+    }
+    assert!(metrics.spilled_bytes > 0, "nothing spilled");
+}
