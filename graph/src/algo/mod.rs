@@ -110,15 +110,30 @@ pub(crate) fn all_dense<T: Data + Copy>(
     topo: &Topology,
     local: &[T],
 ) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    all_dense_into(ctx, topo, local, &mut out)?;
+    Ok(out)
+}
+
+/// [`all_dense`] into `out`, reusing its allocation (iterative algorithms gather a vector
+/// of every vertex each superstep).
+pub(crate) fn all_dense_into<T: Data + Copy>(
+    ctx: &Context<'_>,
+    topo: &Topology,
+    local: &[T],
+    out: &mut Vec<T>,
+) -> Result<()> {
+    out.clear();
     if topo.peers == 1 {
-        return Ok(local.to_vec());
+        out.extend_from_slice(local);
+        return Ok(());
     }
     let parts = ctx.all_gather("graph-all-dense", local.to_vec())?;
-    let mut out = Vec::with_capacity(topo.len());
+    out.reserve(topo.len());
     for p in parts {
         out.extend(p);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Local symmetric adjacency: for each local vertex, the global indexes of its out- and

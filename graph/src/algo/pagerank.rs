@@ -12,7 +12,7 @@
 use morpheus_engine::{Context, Error, Result};
 use morpheus_rdd::Item;
 
-use super::all_dense;
+use super::{all_dense, all_dense_into};
 use crate::Graph;
 
 /// PageRank parameters.
@@ -131,10 +131,11 @@ pub fn pagerank<V: Item, E: Item>(
     } else {
         (0..n).map(teleport_of).collect()
     };
+    let mut contrib: Vec<f64> = Vec::new();
     for it in 0..opts.iterations {
         ctx.check()?;
         // Gathered ranks become contributions in place: rank · (1 / out-degree).
-        let mut contrib = all_dense(ctx, topo, &rank)?;
+        all_dense_into(ctx, topo, &rank, &mut contrib)?;
         let dangling: f64 = dangling_set.iter().map(|&v| contrib[v as usize]).sum();
         for (c, &k) in contrib.iter_mut().zip(&outdeg) {
             let inv = if k == 0 { 0.0 } else { 1.0 / f64::from(k) };
