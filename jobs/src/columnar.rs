@@ -230,7 +230,6 @@ impl RightSide {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Float64Array, Int64Array, StringArray};
     use morpheus_rdd::{DataType, Field, Row};
 
     fn rows_of(batch: &RecordBatch) -> Vec<Row> {
@@ -240,24 +239,7 @@ mod tests {
     }
 
     fn batch(schema: &Schema, rows: &[Row]) -> Batch {
-        let arrow = Arc::new(schema.to_arrow());
-        let columns: Vec<ArrayRef> = schema
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(j, f)| -> ArrayRef {
-                let cells = rows.iter().map(|r| &r[j]);
-                match f.data_type {
-                    DataType::Int64 => Arc::new(cells.map(Value::as_i64).collect::<Int64Array>()),
-                    DataType::Float64 => {
-                        Arc::new(cells.map(Value::as_f64).collect::<Float64Array>())
-                    }
-                    DataType::Utf8 => Arc::new(cells.map(Value::as_str).collect::<StringArray>()),
-                    DataType::Bool => unreachable!("not used"),
-                }
-            })
-            .collect();
-        Batch(RecordBatch::try_new(arrow, columns).expect("batch"))
+        Batch::from_rows(schema, rows).expect("rows fit the schema")
     }
 
     /// The row join's answer: for each left row, its matches in right order.
