@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{new_null_array, Array, ArrayRef, RecordBatch, UInt32Array};
-use arrow_schema::{DataType as ArrowType, SchemaRef};
+use arrow_schema::SchemaRef;
 use morpheus_engine::{Error, Result};
 use morpheus_graph::incremental::IntMap;
 use morpheus_rdd::{Batch, Schema, Value};
@@ -41,23 +41,6 @@ pub(crate) struct RightSide {
     index: KeyIndex,
     /// The next right row with the same key ([`NONE`] at the end), in row order.
     next: Vec<u32>,
-}
-
-/// The value of row `i` of `col` (a column of a normalised batch).
-fn value_at(col: &ArrayRef, i: usize) -> Value {
-    if col.is_null(i) {
-        return Value::Null;
-    }
-    match col.data_type() {
-        ArrowType::Int64 => Value::Int(col.as_primitive::<Int64Type>().value(i)),
-        ArrowType::Float64 => Value::Float(
-            col.as_primitive::<arrow_array::types::Float64Type>()
-                .value(i),
-        ),
-        ArrowType::Boolean => Value::Bool(col.as_boolean().value(i)),
-        ArrowType::Utf8 => Value::Str(col.as_string::<i32>().value(i).to_owned()),
-        _ => Value::Null,
-    }
 }
 
 impl RightSide {
@@ -103,9 +86,13 @@ impl RightSide {
                 KeyIndex::Ints(map)
             }
         } else {
+            let keys = Batch(batch.clone()).column_values(key)?;
             let mut map = HashMap::with_capacity(n);
-            for i in (0..n).rev().filter(|&i| col.is_valid(i)) {
-                let slot = map.entry(value_at(col, i)).or_insert(NONE);
+            for (i, k) in keys.into_iter().enumerate().rev() {
+                if k.is_null() {
+                    continue;
+                }
+                let slot = map.entry(k).or_insert(NONE);
                 next[i] = *slot;
                 *slot = i as u32;
             }
@@ -124,10 +111,11 @@ impl RightSide {
         self.batch.num_rows()
     }
 
-    /// For each left row, its first matching right row (or [`NONE`]).
-    fn heads(&self, keys: &ArrayRef) -> Vec<u32> {
+    /// For each row of `left`, its first matching right row (or [`NONE`]).
+    fn heads(&self, left: &RecordBatch, key: usize) -> Result<Vec<u32>> {
+        let keys = left.column(key);
         let n = keys.len();
-        match (&self.index, keys.as_primitive_opt::<Int64Type>()) {
+        Ok(match (&self.index, keys.as_primitive_opt::<Int64Type>()) {
             (KeyIndex::Dense { min, heads }, Some(k)) => (0..n)
                 .map(|i| {
                     if k.is_null(i) {
@@ -146,15 +134,17 @@ impl RightSide {
                     }
                 })
                 .collect(),
-            (KeyIndex::Values(map), _) => (0..n)
-                .map(|i| match value_at(keys, i) {
+            (KeyIndex::Values(map), _) => Batch(left.clone())
+                .column_values(key)?
+                .iter()
+                .map(|v| match v {
                     Value::Null => NONE,
-                    v => map.get(&v).copied().unwrap_or(NONE),
+                    v => map.get(v).copied().unwrap_or(NONE),
                 })
                 .collect(),
             // Key types agree (validation checks it), so this is an empty right side.
             _ => vec![NONE; n],
-        }
+        })
     }
 
     /// Joins one left batch (key in column `left_key`) with this side; `out` is the
@@ -169,7 +159,7 @@ impl RightSide {
         how: JoinKind,
         out: &SchemaRef,
     ) -> Result<RecordBatch> {
-        let heads = self.heads(left.column(left_key));
+        let heads = self.heads(left, left_key)?;
         let n = heads.len();
         // One output row per left row, in order: the left's columns are reused whole.
         let one_to_one = heads.iter().all(|&h| {

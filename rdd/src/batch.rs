@@ -21,7 +21,7 @@ use morpheus_engine::{Error, Result};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::dataset::{DataType, Row, Schema};
+use crate::dataset::{DataType, Row, Schema, Value};
 use crate::rdd::Rdd;
 use crate::tabular::{batch_to_rows, rows_to_batch};
 
@@ -49,6 +49,22 @@ impl Batch {
         rows_to_batch(schema, &arrow, rows, 0)
             .map(Batch)
             .map_err(Error::Job)
+    }
+
+    /// The values of column `j`, one per row.
+    ///
+    /// # Errors
+    /// `j` out of range; a column of a type a [`Schema`] does not have.
+    pub fn column_values(&self, j: usize) -> Result<Vec<Value>> {
+        let one = self
+            .0
+            .project(&[j])
+            .map_err(|e| Error::Job(format!("column {j}: {e}")))?;
+        Ok(Batch(one)
+            .rows(0, self.len())?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// Rows `offset..offset + len` as [`Row`]s.
@@ -211,7 +227,7 @@ impl Rdd<Batch> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::{Field, Value};
+    use crate::dataset::Field;
     use arrow_array::{BooleanArray, UInt64Array};
 
     fn sample() -> (Schema, RecordBatch) {
