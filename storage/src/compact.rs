@@ -189,6 +189,9 @@ impl Store {
                 }
             };
             let sh = &mut self.shards[r.shard];
+            // The checkpoint names the victim: it goes first (see `checkpoint`), durably
+            // with the new segment's name.
+            sh.drop_checkpoint()?;
             sync_dir(&sh.dir)?;
             report.segments_compacted += 1;
             report.bytes_before += r.before;
@@ -212,6 +215,7 @@ impl Store {
         for si in touched {
             sync_dir(&self.shards[si].dir)?;
         }
+        self.refresh_checkpoints();
         tracing::info!(
             compacted = report.segments_compacted,
             before = report.bytes_before,

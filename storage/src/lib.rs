@@ -11,6 +11,9 @@
 //! - Writes are [`WriteBatch`]es committed atomically across shards with fsync; on open,
 //!   everything after the last commit is discarded and a torn tail truncated, while a CRC
 //!   failure inside committed data is reported as corruption with file and offset.
+//! - Each shard's index is restored on open from an index checkpoint where one is usable
+//!   (written after large commits, or by [`Store::checkpoint`]), and rebuilt by scanning the
+//!   records the checkpoint does not cover.
 //! - The cleaner ([`Store::compact`]) rewrites segments with many dead bytes, in parallel
 //!   and crash-safe at every step; [`verify`] lists every problem in a store.
 //! - Every record has an LSN: [`Store::changes_since`] lists the cells changed after one,
@@ -33,6 +36,7 @@
 //! ```
 
 pub mod cell;
+mod checkpoint;
 mod codec;
 pub mod commit;
 mod compact;

@@ -129,10 +129,15 @@ pub struct RecordScan<'a> {
 impl<'a> RecordScan<'a> {
     /// Scans records from the end of the header up to `end` (clamped to the buffer).
     pub fn new(bytes: &'a [u8], end: u64) -> Self {
+        Self::from(bytes, SEGMENT_HEADER_BYTES, end)
+    }
+
+    /// Scans records from offset `start` (a record boundary) up to `end`.
+    pub fn from(bytes: &'a [u8], start: u64, end: u64) -> Self {
         let end = (end as usize).min(bytes.len());
         Self {
             bytes,
-            pos: SEGMENT_HEADER_BYTES as usize,
+            pos: start as usize,
             end,
             failed: false,
         }

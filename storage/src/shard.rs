@@ -8,6 +8,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::cell::{EdgeBlock, VertexData};
+use crate::checkpoint;
 use crate::commit::ShardMark;
 use crate::error::{Error, IoContext, Result};
 use crate::hash::IntMap;
@@ -40,7 +41,7 @@ pub(crate) struct Loc {
 }
 
 /// The index's view of a cell: its newest record.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub loc: Loc,
     pub record_len: u32,
@@ -82,6 +83,8 @@ pub(crate) struct Shard {
     pub next_segment: u64,
     /// Bytes past the commit mark found on open (ignored; removed when opened writable).
     pub uncommitted_bytes: u64,
+    /// Record bytes the index checkpoint on disk covers (0 without one).
+    pub checkpointed_bytes: u64,
 }
 
 pub(crate) fn shard_dir(store: &Path, shard: u32) -> PathBuf {
@@ -118,7 +121,8 @@ impl Shard {
     }
 
     /// Opens a shard at commit mark `mark`: drops uncommitted log segments and tails (when
-    /// `writable`), scans every segment with CRC checks and rebuilds the index.
+    /// `writable`), and rebuilds the index: from the checkpoint where one is usable, by a
+    /// CRC-checked scan of every record it does not cover.
     pub(crate) fn open(store: &Path, id: u32, mark: ShardMark, writable: bool) -> Result<Self> {
         let dir = shard_dir(store, id);
         let mut found: Vec<(u64, SegmentKind, PathBuf)> = Vec::new();
@@ -127,8 +131,12 @@ impl Shard {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             let path = entry.path();
+            if name == checkpoint::CHECKPOINT_FILE {
+                continue;
+            }
             if name.ends_with(".tmp") {
-                // A cleaner output that was never renamed: not part of the store.
+                // A cleaner output or checkpoint that was never renamed: not part of the
+                // store.
                 if writable {
                     fs::remove_file(&path).at(&path)?;
                 }
@@ -154,8 +162,10 @@ impl Shard {
             mark,
             next_segment: 1,
             uncommitted_bytes: 0,
+            checkpointed_bytes: 0,
         };
         let mut saw_active = false;
+        let mut kept = Vec::with_capacity(found.len());
         for (seg, kind, path) in found {
             shard.next_segment = shard.next_segment.max(seg + 1);
             if kind == SegmentKind::Log && seg > mark.segment {
@@ -193,7 +203,14 @@ impl Shard {
             } else {
                 file_len
             };
-            shard.load_segment(seg, kind, path, file, len)?;
+            kept.push((seg, kind, path, file, len));
+        }
+        let covered = shard.restore_checkpoint(&kept)?;
+        for (seg, kind, path, file, len) in kept {
+            let from = covered.get(&seg).copied().unwrap_or(0);
+            if from < len {
+                shard.load_segment(seg, kind, path, file, len, from)?;
+            }
         }
         if !saw_active {
             let path = segment_path(&shard.dir, mark.segment, SegmentKind::Log);
@@ -211,6 +228,69 @@ impl Shard {
         Ok(shard)
     }
 
+    /// Takes the index from the shard's checkpoint when it is usable for the segments `kept`
+    /// (id, kind, path, file, valid length): the covered segments enter `segments` with the
+    /// checkpoint's accounting. Returns the length covered per segment id (empty without a
+    /// usable checkpoint: everything is scanned).
+    fn restore_checkpoint(
+        &mut self,
+        kept: &[(u64, SegmentKind, PathBuf, File, u64)],
+    ) -> Result<IntMap<u64, u64>> {
+        let mut covered = IntMap::default();
+        let Some(ckpt) = checkpoint::read(&self.dir, self.id) else {
+            return Ok(covered);
+        };
+        let on_disk: IntMap<u64, usize> = kept.iter().enumerate().map(|(i, k)| (k.0, i)).collect();
+        for c in &ckpt.segments {
+            let usable = on_disk.get(&c.id).is_some_and(|&i| {
+                let (_, kind, _, _, len) = &kept[i];
+                *kind == c.kind && c.len <= *len && c.len >= SEGMENT_HEADER_BYTES
+            });
+            if !usable {
+                tracing::warn!(
+                    shard = self.id,
+                    segment = c.id,
+                    "index checkpoint names a segment that is missing or shorter; \
+                     rebuilding the index from the segments"
+                );
+                return Ok(covered);
+            }
+        }
+        for c in &ckpt.segments {
+            let (_, kind, path, file, _) = &kept[on_disk[&c.id]];
+            // Headers are cheap to check, and a wrong one means the file is not the
+            // segment the checkpoint describes.
+            let mut header = [0u8; SEGMENT_HEADER_BYTES as usize];
+            file.read_exact_at(&mut header, 0).at(path)?;
+            check_header(&header, self.id, c.id, *kind).map_err(|r| Error::corrupt(path, 0, r))?;
+        }
+        for c in ckpt.segments {
+            let (_, _, path, file, _) = &kept[on_disk[&c.id]];
+            self.segments.insert(
+                c.id,
+                Segment {
+                    kind: c.kind,
+                    path: path.clone(),
+                    file: file.try_clone().at(path)?,
+                    len: c.len,
+                    live_bytes: c.live_bytes,
+                },
+            );
+            self.checkpointed_bytes += c.len - SEGMENT_HEADER_BYTES;
+            covered.insert(c.id, c.len);
+        }
+        self.index = ckpt.index;
+        tracing::debug!(
+            shard = self.id,
+            cells = self.index.len(),
+            "index restored from checkpoint"
+        );
+        Ok(covered)
+    }
+
+    /// Scans the records of segment `seg` in `[from, len)` into the index (`from` is 0 for
+    /// the whole segment, or the length a checkpoint already covers) and records the
+    /// segment with its live bytes.
     fn load_segment(
         &mut self,
         seg: u64,
@@ -218,11 +298,13 @@ impl Shard {
         path: PathBuf,
         file: File,
         len: u64,
+        from: u64,
     ) -> Result<()> {
         let bytes = raw::map(&file).at(&path)?;
         check_header(&bytes, self.id, seg, kind).map_err(|r| Error::corrupt(&path, 0, r))?;
-        let mut live = 0u64;
-        for item in RecordScan::new(&bytes, len) {
+        // Net change of the segment's live bytes (records a checkpoint covers may die).
+        let mut live = 0i64;
+        for item in RecordScan::from(&bytes, from.max(SEGMENT_HEADER_BYTES), len) {
             match item {
                 ScanItem::Bad { offset, reason, .. } => {
                     return Err(Error::corrupt(&path, offset, reason));
@@ -250,14 +332,15 @@ impl Shard {
                         edges,
                         loops,
                     };
-                    live += u64::from(entry.record_len);
+                    live += i64::from(entry.record_len);
                     if let Some(old) = self.upsert(header.key, entry, seg) {
-                        live -= u64::from(old);
+                        live -= i64::from(old);
                     }
                 }
             }
         }
         drop(bytes);
+        let base = self.segments.get(&seg).map_or(0, |s| s.live_bytes);
         self.segments.insert(
             seg,
             Segment {
@@ -265,9 +348,35 @@ impl Shard {
                 path,
                 file,
                 len,
-                live_bytes: live,
+                live_bytes: (base as i64 + live) as u64,
             },
         );
+        Ok(())
+    }
+
+    /// Record bytes appended since the checkpoint on disk (all of them without one).
+    pub(crate) fn uncheckpointed_bytes(&self) -> u64 {
+        let total: u64 = self.segments.values().map(Segment::record_bytes).sum();
+        total.saturating_sub(self.checkpointed_bytes)
+    }
+
+    /// Whether enough has been appended since the last checkpoint to write a new one.
+    pub(crate) fn wants_checkpoint(&self) -> bool {
+        let uncovered = self.uncheckpointed_bytes();
+        uncovered >= checkpoint::MIN_UNCOVERED_BYTES && uncovered >= self.checkpointed_bytes / 4
+    }
+
+    /// Writes this shard's checkpoint as of commit `txn`.
+    pub(crate) fn write_checkpoint(&mut self, txn: u64) -> Result<()> {
+        checkpoint::write(self, txn)?;
+        self.checkpointed_bytes = self.segments.values().map(Segment::record_bytes).sum();
+        Ok(())
+    }
+
+    /// Deletes this shard's checkpoint (before segments it names are removed).
+    pub(crate) fn drop_checkpoint(&mut self) -> Result<()> {
+        checkpoint::remove(&self.dir)?;
+        self.checkpointed_bytes = 0;
         Ok(())
     }
 

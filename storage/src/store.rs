@@ -1,5 +1,5 @@
 //! The store: a directory of shards, a manifest and a commit log. Opening rebuilds each
-//! shard's index in parallel; writes go through a [`WriteBatch`] committed atomically
+//! shard's index in parallel (from its checkpoint where usable, see `checkpoint`); writes go through a [`WriteBatch`] committed atomically
 //! across shards (records appended and fsynced, then one commit record fsynced).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -410,7 +410,8 @@ impl Store {
     }
 
     /// Opens an existing store for reading and writing, recovering from a crash: an
-    /// uncommitted tail is removed, and any corruption in committed data is an error.
+    /// uncommitted tail is removed, and any corruption in committed data the open scans is
+    /// an error (records an index checkpoint covers are CRC-checked when read instead).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         Self::open_inner(dir.as_ref(), true)
     }
@@ -740,6 +741,33 @@ impl Store {
         Ok(())
     }
 
+    /// Writes an index checkpoint for every shard with enough appended since its last one.
+    /// A checkpoint is a cache: failing to write one is logged, not an error.
+    pub(crate) fn refresh_checkpoints(&mut self) {
+        let txn = self.last.txn;
+        self.shards
+            .par_iter_mut()
+            .filter(|sh| sh.wants_checkpoint())
+            .for_each(|sh| {
+                if let Err(e) = sh.write_checkpoint(txn) {
+                    tracing::warn!("index checkpoint of shard {} not written: {e}", sh.id);
+                }
+            });
+    }
+
+    /// Writes an index checkpoint for every shard now, so that the next open reads each
+    /// shard's index instead of scanning its records. Commits write them on their own once
+    /// enough has been appended (8 MiB per shard, and a quarter of what the last checkpoint
+    /// covered); this is for stores that stop short of that.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        self.check_writable()?;
+        let txn = self.last.txn;
+        self.shards
+            .par_iter_mut()
+            .map(|sh| sh.write_checkpoint(txn))
+            .collect()
+    }
+
     /// Commits `batch` atomically: after a crash at any point, the store opens either
     /// without any of the batch or with all of it.
     pub fn commit(&mut self, batch: WriteBatch) -> Result<CommitInfo> {
@@ -823,6 +851,7 @@ impl Store {
             .for_each(|(sh, w)| sh.apply(w));
         self.last = commit;
         tracing::debug!(txn = self.last.txn, records, "committed");
+        self.refresh_checkpoints();
         let logged = crate::edgelog::LoggedTxn {
             txn: self.last.txn,
             first_lsn,

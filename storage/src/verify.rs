@@ -10,13 +10,14 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::cell::{EdgeBlock, VertexData};
+use crate::checkpoint::{self, Checkpoint};
 use crate::commit::{self, ShardMark};
 use crate::error::Result;
 use crate::manifest::Manifest;
 use crate::raw;
 use crate::record::{CellKey, CellKind, RecordKind};
 use crate::segment::{check_header, parse_segment_name, RecordScan, ScanItem, SegmentKind};
-use crate::shard::shard_dir;
+use crate::shard::{shard_dir, Entry, Loc};
 
 /// One problem found by [`verify`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -103,7 +104,7 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck 
         let name = e.file_name().to_string_lossy().into_owned();
         match parse_segment_name(&name) {
             Some((id, kind)) => segs.push((id, kind, e.path())),
-            None if name.ends_with(".tmp") => {}
+            None if name.ends_with(".tmp") || name == checkpoint::CHECKPOINT_FILE => {}
             None => c.problems.push(problem(
                 &e.path(),
                 None,
@@ -112,6 +113,15 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck 
         }
     }
     segs.sort_by_key(|s| s.0);
+    let ckpt = read_checkpoint(&dir, shard, &mut c.problems);
+    let covered_len = |id: u64| {
+        ckpt.as_ref()
+            .and_then(|k| k.segments.iter().find(|s| s.id == id))
+            .map_or(0, |s| s.len)
+    };
+    // The newest record of each cell within the lengths the checkpoint covers.
+    let mut covered: HashMap<CellKey, Entry> = HashMap::new();
+    let mut segs_seen = HashMap::new();
     if let Some(m) = mark {
         if !segs
             .iter()
@@ -164,10 +174,12 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck 
             }
         }
         c.segments += 1;
+        segs_seen.insert(id, (kind, end));
         if let Err(r) = check_header(&bytes, shard, id, kind) {
             c.problems.push(problem(&path, Some(0), r));
             continue;
         }
+        let covers = covered_len(id);
         for item in RecordScan::new(&bytes, end) {
             match item {
                 ScanItem::Bad { offset, reason, .. } => {
@@ -218,11 +230,112 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck 
                     if slot.version < seen.version {
                         *slot = seen;
                     }
+                    if offset + header.record_len() as u64 <= covers {
+                        let (edges, loops) = match header.kind {
+                            RecordKind::EdgeBlock => {
+                                EdgeBlock::decode(payload).map_or((0, 0), |b| {
+                                    let src = header.key.vertex;
+                                    let loops = b.dsts.iter().filter(|&&d| d == src).count();
+                                    (b.dsts.len() as u32, loops as u32)
+                                })
+                            }
+                            _ => (0, 0),
+                        };
+                        let entry = Entry {
+                            loc: Loc {
+                                segment: id,
+                                offset,
+                            },
+                            record_len: header.record_len() as u32,
+                            version: header.version,
+                            lsn: header.lsn,
+                            tombstone: seen.tombstone,
+                            edges,
+                            loops,
+                        };
+                        let slot = covered.entry(header.key).or_insert(entry);
+                        if slot.version < entry.version {
+                            *slot = entry;
+                        }
+                    }
                 }
             }
         }
     }
+    if let Some(k) = ckpt {
+        check_checkpoint(&dir, &k, &covered, &segs_seen, &mut c.problems);
+    }
     c
+}
+
+/// Reads the shard's index checkpoint, if any; an unreadable one is a problem (harmless:
+/// open ignores it and scans, and the next checkpoint replaces it).
+fn read_checkpoint(dir: &Path, shard: u32, problems: &mut Vec<Problem>) -> Option<Checkpoint> {
+    let path = checkpoint::path(dir);
+    let bytes = fs::read(&path).ok()?;
+    match checkpoint::decode(&bytes, shard) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            problems.push(problem(
+                &path,
+                Some(e.offset as u64),
+                format!("index checkpoint unusable ({}); open ignores it", e.what),
+            ));
+            None
+        }
+    }
+}
+
+/// Compares a checkpoint with what the scan found in the lengths it covers: the same cells,
+/// each at the same record, and the same live bytes per segment.
+fn check_checkpoint(
+    dir: &Path,
+    k: &Checkpoint,
+    covered: &HashMap<CellKey, Entry>,
+    segs: &HashMap<u64, (SegmentKind, u64)>,
+    problems: &mut Vec<Problem>,
+) {
+    let path = checkpoint::path(dir);
+    let mut say = |m: String| problems.push(problem(&path, None, m));
+    for s in &k.segments {
+        match segs.get(&s.id) {
+            Some(&(kind, len)) if kind == s.kind && len >= s.len => {}
+            _ => {
+                say(format!(
+                    "index checkpoint names segment {} ({} bytes), which is missing or shorter; \
+                     open ignores the checkpoint",
+                    s.id, s.len
+                ));
+                return;
+            }
+        }
+    }
+    if k.index.len() != covered.len() {
+        say(format!(
+            "index checkpoint lists {} cells, the segments it covers hold {}",
+            k.index.len(),
+            covered.len()
+        ));
+    }
+    let mut live: HashMap<u64, u64> = HashMap::new();
+    for (key, want) in covered {
+        *live.entry(want.loc.segment).or_default() += u64::from(want.record_len);
+        match k.index.get(key) {
+            Some(got) if got == want => {}
+            got => say(format!(
+                "index checkpoint entry of {key:?} is {got:?}, the segments say {want:?}"
+            )),
+        }
+    }
+    for s in &k.segments {
+        let want = live.get(&s.id).copied().unwrap_or(0);
+        if s.live_bytes != want {
+            say(format!(
+                "index checkpoint gives segment {} {} live bytes, the segments say {want}",
+                s.id, s.live_bytes
+            ));
+        }
+    }
 }
 
 /// Checks every file of the store in `dir`. Returns `Err` only when `dir` is not a store

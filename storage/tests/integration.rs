@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
 mod integration {
+    mod checkpoint;
     pub mod common;
     mod compaction;
     mod corruption;
