@@ -147,6 +147,15 @@ fn store_err(e: morpheus_storage::Error) -> Error {
     Error::Job(format!("graph store: {e}"))
 }
 
+/// A worker's edges in CSR form before they are cut into chunks: `offsets[v]..offsets[v+1]`
+/// index `targets` (and `values`, empty when `E` is zero-sized, whose one value is `unit`).
+struct Csr<E> {
+    offsets: Vec<u64>,
+    targets: Vec<u32>,
+    values: Vec<Option<E>>,
+    unit: Option<E>,
+}
+
 /// Builds CSR chunks for `n` local sources from edges produced (twice: a counting pass and
 /// a filling pass) by `scan`, and puts them in the block manager.
 ///
@@ -162,34 +171,167 @@ fn build_chunks<E: Item>(
 ) -> Result<EdgeSet> {
     let mut degree = vec![0u32; n + 1];
     scan(&mut |s, _, _| degree[s as usize] += 1)?;
-    // Prefix sums over u64: a worker may hold more than 4G edges in total.
-    let mut offsets = Vec::with_capacity(n + 1);
-    let mut total = 0u64;
-    for &d in &degree[..n] {
-        offsets.push(total);
-        total += u64::from(d);
-    }
-    offsets.push(total);
+    let offsets = prefix_sums(degree[..n].iter().map(|&d| u64::from(d)));
     drop(degree);
+    let total = offsets[n];
     let mut targets = vec![0u32; total as usize];
     let mut values: Vec<Option<E>> = Vec::new();
     let zero_sized = std::mem::size_of::<E>() == 0;
     if !zero_sized {
         values.resize(total as usize, None);
     }
-    let mut fill: Vec<u64> = offsets[..n].to_vec();
+    // Placing each edge straight at its source's slot writes all over `targets`: a cache
+    // miss per edge once it outgrows the cache. Instead, edges are first appended to the
+    // region of their bucket of 2^shift consecutive sources (at most 1024 sequential
+    // streams), then each bucket's edges are placed within its region, which fits in cache.
+    // Both passes keep each source's edges in scan order.
+    let shift = (usize::BITS - n.saturating_sub(1).leading_zeros()).saturating_sub(10);
+    let mut cursor: Vec<u64> = (0..n).step_by(1 << shift).map(|s| offsets[s]).collect();
+    let mut staged: Vec<(u32, u32)> = vec![(0, 0); total as usize];
+    let mut staged_values: Vec<Option<E>> = Vec::new();
+    if !zero_sized {
+        staged_values.resize(total as usize, None);
+    }
     let mut unit: Option<E> = None;
     scan(&mut |s, d, e| {
-        let at = fill[s as usize] as usize;
-        fill[s as usize] += 1;
-        targets[at] = d;
+        let c = &mut cursor[(s >> shift) as usize];
+        let at = *c as usize;
+        *c += 1;
+        staged[at] = (s, d);
         if zero_sized {
             unit.get_or_insert(e);
         } else {
-            values[at] = Some(e);
+            staged_values[at] = Some(e);
         }
     })?;
+    drop(cursor);
+    let mut fill: Vec<u64> = offsets[..n].to_vec();
+    for (at, &(s, d)) in staged.iter().enumerate() {
+        let slot = fill[s as usize] as usize;
+        fill[s as usize] += 1;
+        targets[slot] = d;
+        if !zero_sized {
+            values[slot] = staged_values[at].take();
+        }
+    }
     drop(fill);
+    let csr = Csr {
+        offsets,
+        targets,
+        values,
+        unit,
+    };
+    cut_chunks(ctx, n, csr, order, unsorted)
+}
+
+/// Offsets (with the total at the end) of lists of the given lengths. Over u64: a worker
+/// may hold more than 4G edges in total.
+fn prefix_sums(lengths: impl Iterator<Item = u64>) -> Vec<u64> {
+    let mut offsets = Vec::with_capacity(lengths.size_hint().0 + 1);
+    let mut total = 0u64;
+    for d in lengths {
+        offsets.push(total);
+        total += d;
+    }
+    offsets.push(total);
+    offsets
+}
+
+/// Edges as a store scan delivers them: grouped into runs of one source each (a source's
+/// edges are contiguous in each block of its chain), in shard order rather than source
+/// order. Collected in one pass, four bytes per edge (plus the value), instead of staging
+/// (source, target, value) triples and passing over them twice.
+struct Runs<E> {
+    /// (local source, first index into `targets`) of each run; a run ends where the next
+    /// begins.
+    starts: Vec<(u32, usize)>,
+    targets: Vec<u32>,
+    values: Vec<E>,
+    unit: Option<E>,
+    /// Whether some run's targets were not in ascending id order.
+    unsorted: bool,
+}
+
+impl<E: Item> Runs<E> {
+    fn with_capacity(edges: usize) -> Self {
+        let zero_sized = std::mem::size_of::<E>() == 0;
+        Runs {
+            starts: Vec::new(),
+            targets: Vec::with_capacity(edges),
+            values: Vec::with_capacity(if zero_sized { 0 } else { edges }),
+            unit: None,
+            unsorted: false,
+        }
+    }
+
+    /// Into CSR order: each run's slice is copied to its source's place.
+    fn into_csr(self, n: usize) -> Csr<E> {
+        let Runs {
+            starts,
+            targets: raw,
+            values: raw_values,
+            unit,
+            ..
+        } = self;
+        let end = |i: usize| starts.get(i + 1).map_or(raw.len(), |r| r.1);
+        let mut degree = vec![0u64; n];
+        for (i, &(s, a)) in starts.iter().enumerate() {
+            degree[s as usize] += (end(i) - a) as u64;
+        }
+        let offsets = prefix_sums(degree.into_iter());
+        let mut targets = vec![0u32; raw.len()];
+        let mut fill: Vec<u64> = offsets[..n].to_vec();
+        let mut places = Vec::with_capacity(if raw_values.is_empty() {
+            0
+        } else {
+            starts.len()
+        });
+        for (i, &(s, a)) in starts.iter().enumerate() {
+            let b = end(i);
+            let at = fill[s as usize] as usize;
+            fill[s as usize] += (b - a) as u64;
+            targets[at..at + (b - a)].copy_from_slice(&raw[a..b]);
+            if !raw_values.is_empty() {
+                places.push(at);
+            }
+        }
+        let mut values: Vec<Option<E>> = Vec::new();
+        if !raw_values.is_empty() {
+            values.resize(raw.len(), None);
+            let mut it = raw_values.into_iter();
+            for (i, &at) in places.iter().enumerate() {
+                let len = end(i) - starts[i].1;
+                for slot in &mut values[at..at + len] {
+                    *slot = it.next();
+                }
+            }
+        }
+        Csr {
+            offsets,
+            targets,
+            values,
+            unit,
+        }
+    }
+}
+
+/// Sorts each list by `order[target]` when asked (and when `unsorted` does not say they
+/// already are), cuts the CSR into chunks and puts them in the block manager.
+fn cut_chunks<E: Item>(
+    ctx: &Context<'_>,
+    n: usize,
+    csr: Csr<E>,
+    order: Option<&[u64]>,
+    unsorted: Option<&Cell<bool>>,
+) -> Result<EdgeSet> {
+    let Csr {
+        offsets,
+        mut targets,
+        mut values,
+        unit,
+    } = csr;
+    let total = offsets[n];
+    let zero_sized = std::mem::size_of::<E>() == 0;
     // A scan that reports its lists already sorted (`unsorted` stayed false) skips the pass.
     let order = order.filter(|_| unsorted.is_none_or(Cell::get));
     if let Some(order) = order {
@@ -362,32 +504,62 @@ impl<E: Item> Graph<(), E> {
         let start = topo.start();
         let n = topo.local_len();
         let out = if aligned {
-            // One scan of the store into a staging vector (cheaper than scanning twice);
-            // the store keeps each source's destinations in ascending id order, and the
-            // scan checks, so the sort pass is skipped when nothing needs it.
-            let unsorted = Cell::new(false);
-            let mut staged: Vec<(u32, u32, E)> = Vec::new();
-            let (mut last, mut last_local, mut last_dst) = (u64::MAX, 0u32, 0u64);
+            // One scan of the store into runs (a source's edges are contiguous in each of
+            // its blocks); the store keeps each source's destinations in ascending id
+            // order, and the scan checks, so the sort pass is skipped when nothing needs it.
+            let mut expected = 0u64;
+            for &s in &mine {
+                expected += store.edge_entries(s).map_err(store_err)?;
+            }
+            let mut runs = Runs::<E>::with_capacity(expected as usize);
+            let zero_sized = std::mem::size_of::<E>() == 0;
+            let (mut last, mut last_dst) = (None, 0u64);
+            let mut stray = None;
             for &s in &mine {
                 store
-                    .scan_edges(s, |src, dst, w| {
-                        if src != last {
-                            last = src;
-                            last_local = topo.map.get(src).map_or(u32::MAX, |g| g - start);
-                        } else if dst < last_dst {
-                            unsorted.set(true);
+                    .scan_edge_lists(s, |src, dsts, weights| {
+                        if last != Some(src) {
+                            last = Some(src);
+                            let local = topo.map.get(src).map_or_else(
+                                || {
+                                    // Only a damaged store has edges of a missing vertex;
+                                    // they go to vertex 0 and the load fails below.
+                                    stray.get_or_insert(src);
+                                    0
+                                },
+                                |g| g - start,
+                            );
+                            runs.starts.push((local, runs.targets.len()));
+                            last_dst = 0;
                         }
-                        last_dst = dst;
-                        if let Some(d) = topo.map.get(dst) {
-                            staged.push((last_local, d, value(w)));
+                        if dsts.first().is_some_and(|&d| d < last_dst) || !dsts.is_sorted() {
+                            runs.unsorted = true;
+                        }
+                        last_dst = dsts.last().copied().unwrap_or(last_dst);
+                        let missing = topo.map.translate(dsts, &mut runs.targets);
+                        let w = |i: usize| weights.map_or(1.0, |w| w[i]);
+                        if zero_sized {
+                            if runs.unit.is_none() && !dsts.is_empty() {
+                                runs.unit = Some(value(w(0)));
+                            }
+                        } else if missing == 0 {
+                            runs.values.extend((0..dsts.len()).map(|i| value(w(i))));
+                        } else {
+                            // Edges to ids that are not vertices were dropped above.
+                            runs.values.extend(
+                                (0..dsts.len())
+                                    .filter(|&i| topo.map.get(dsts[i]).is_some())
+                                    .map(|i| value(w(i))),
+                            );
                         }
                     })
                     .map_err(store_err)?;
             }
-            build_chunks::<E>(ctx, n, Some(&topo.ids), Some(&unsorted), &|f| {
-                staged.iter().for_each(|(s, d, e)| f(*s, *d, e.clone()));
-                Ok(())
-            })?
+            if let Some(src) = stray {
+                return Err(missing(src));
+            }
+            let unsorted = Cell::new(runs.unsorted);
+            cut_chunks(ctx, n, runs.into_csr(n), Some(&topo.ids), Some(&unsorted))?
         } else {
             let mut raw = Vec::new();
             for &s in &mine {
@@ -615,7 +787,15 @@ impl<V: Item, E: Item> Graph<V, E> {
             *self.inn.borrow_mut() = Some(Rc::clone(&set));
             return Ok(set);
         }
-        let mut out: Vec<Vec<(u32, u32, E)>> = (0..topo.peers).map(|_| Vec::new()).collect();
+        // Sized exactly (a cheap counting pass), so the buffers are never regrown.
+        let mut counts = vec![0usize; topo.peers];
+        self.for_each_chunk(ctx, &self.out, |chunk| {
+            for &d in &chunk.targets {
+                counts[topo.owner(d)] += 1;
+            }
+            Ok(())
+        })?;
+        let mut out: Vec<Vec<(u32, u32, E)>> = counts.into_iter().map(Vec::with_capacity).collect();
         self.for_each_chunk(ctx, &self.out, |chunk| {
             for i in 0..chunk.vertices() {
                 let src = start + chunk.first + i as u32;
@@ -626,9 +806,14 @@ impl<V: Item, E: Item> Graph<V, E> {
             }
             Ok(())
         })?;
-        let received = ctx.exchange("graph-in-edges", out)?;
+        // Batches are kept as they arrive: concatenating them would copy every edge.
+        let mut received: Vec<Vec<(u32, u32, E)>> = Vec::new();
+        ctx.exchange_with("graph-in-edges", out, |batch| {
+            received.push(batch);
+            Ok(())
+        })?;
         let set = build_chunks::<E>(ctx, topo.local_len(), Some(&topo.ids), None, &|f| {
-            for (d, s, e) in &received {
+            for (d, s, e) in received.iter().flatten() {
                 f(d - start, *s, e.clone());
             }
             Ok(())

@@ -75,6 +75,21 @@ impl IdMap {
         }
     }
 
+    /// Appends the dense index of each of `ids` that is a vertex to `out`; returns how many
+    /// were not. A tight loop per variant: the lookups are independent, so their cache
+    /// misses overlap.
+    pub(crate) fn translate(&self, ids: &[u64], out: &mut Vec<u32>) -> usize {
+        let before = out.len();
+        match self {
+            IdMap::Dense(slots) => out.extend(ids.iter().filter_map(|&id| {
+                let ix = slots.get(id as usize).copied().unwrap_or(NONE);
+                (ix != NONE).then_some(ix)
+            })),
+            IdMap::Hashed { .. } => out.extend(ids.iter().filter_map(|&id| self.get(id))),
+        }
+        ids.len() - (out.len() - before)
+    }
+
     /// Approximate heap bytes.
     pub(crate) fn bytes(&self) -> usize {
         match self {
@@ -106,6 +121,16 @@ mod tests {
             assert_eq!(hashed.get(sparse[i]), Some(i as u32));
         }
         assert_eq!(dense.get(4), None);
+        for map in [&dense, &hashed] {
+            let probe: Vec<u64> = if matches!(map, IdMap::Dense(_)) {
+                vec![77, 4, 3, 1 << 40]
+            } else {
+                vec![sparse[3], 2, sparse[0], 7]
+            };
+            let mut out = vec![9];
+            assert_eq!(map.translate(&probe, &mut out), 2);
+            assert_eq!(out, [9, 3, 0]);
+        }
         assert_eq!(dense.get(1 << 40), None);
         assert_eq!(hashed.get(2), None);
     }

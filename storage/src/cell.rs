@@ -347,6 +347,37 @@ impl EdgeBlock {
         })
     }
 
+    /// Decodes the destinations (and weights, when the block has them) into reused
+    /// buffers, without the rest of the block: the bulk scan path. Returns whether the
+    /// block is weighted; `weights` is left empty when not.
+    pub(crate) fn decode_lists(
+        buf: &[u8],
+        dsts: &mut Vec<u64>,
+        weights: &mut Vec<f64>,
+    ) -> Result<bool, DecodeError> {
+        dsts.clear();
+        weights.clear();
+        let mut r = Reader::new(buf);
+        let flags = r.u8("edge block flags")?;
+        r.u32("next block")?;
+        let n = r.count(1, "edge count")?;
+        let weighted = flags & FLAG_WEIGHTS != 0;
+        if weighted {
+            let ws = r.bytes(n * 8, "weights")?;
+            weights.extend(
+                ws.chunks_exact(8)
+                    .map(|w| f64::from_le_bytes(w.try_into().expect("chunks_exact(8)"))),
+            );
+        }
+        dsts.reserve(n);
+        let mut prev = 0u64;
+        for _ in 0..n {
+            prev = prev.wrapping_add(r.varint("destination")?);
+            dsts.push(prev);
+        }
+        Ok(weighted)
+    }
+
     /// Calls `f(dst, weight)` for every edge without materialising the block: the scan path.
     #[inline]
     pub(crate) fn for_each_raw(

@@ -588,6 +588,30 @@ impl Store {
         Ok(n)
     }
 
+    /// Calls `f(src, dsts, weights)` for every edge block stored in `shard`: a run of one
+    /// source's destinations in ascending order, with their weights (`None` when the block
+    /// has none: all 1.0). Blocks of one source's chain come in chain order. Same records
+    /// as [`Store::scan_edges`], a block at a time, so callers can work on whole slices.
+    /// Returns the number of edges.
+    pub fn scan_edge_lists(
+        &self,
+        shard: u32,
+        mut f: impl FnMut(u64, &[u64], Option<&[f64]>),
+    ) -> Result<u64> {
+        let sh = self.shard_checked(shard)?;
+        let (mut dsts, mut weights) = (Vec::new(), Vec::new());
+        let mut n = 0u64;
+        sh.for_each_live(CellKind::EdgeBlock, |key, payload| {
+            let src = key.vertex;
+            let weighted = EdgeBlock::decode_lists(payload, &mut dsts, &mut weights)
+                .map_err(|e| Error::corrupt(&sh.dir, 0, format!("edge block of {src}: {e}")))?;
+            f(src, &dsts, weighted.then_some(weights.as_slice()));
+            n += dsts.len() as u64;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
     /// Calls `f(edge)` for every edge of `shard`, with labels and properties.
     pub fn for_each_edge(&self, shard: u32, mut f: impl FnMut(Edge)) -> Result<()> {
         let sh = self.shard_checked(shard)?;
@@ -611,6 +635,18 @@ impl Store {
             f(self.to_vertex(key.vertex, data)?);
             Ok(())
         })
+    }
+
+    /// Out-edge entries stored in `shard` (from the index; no I/O): what a scan of it
+    /// delivers, for sizing buffers.
+    pub fn edge_entries(&self, shard: u32) -> Result<u64> {
+        let sh = self.shard_checked(shard)?;
+        Ok(sh
+            .index
+            .iter()
+            .filter(|(k, e)| k.kind == CellKind::EdgeBlock && !e.tombstone)
+            .map(|(_, e)| u64::from(e.edges))
+            .sum())
     }
 
     /// Ids of the vertices of `shard` (from the index; no I/O).

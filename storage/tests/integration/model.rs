@@ -176,6 +176,25 @@ fn run(steps: Vec<Step>, shards: u32, directed: bool) -> Result<(), TestCaseErro
             }
         }
         prop_assert_eq!(content(&store), model.content());
+        // The bulk scan delivers the same edges, a block at a time.
+        for s in 0..store.shard_count() {
+            let (mut one, mut bulk, mut sorted) = (Vec::new(), Vec::new(), true);
+            let n = store
+                .scan_edges(s, |a, b, w| one.push((a, b, w.to_bits())))
+                .unwrap();
+            let m = store
+                .scan_edge_lists(s, |a, dsts, ws| {
+                    sorted &= dsts.is_sorted();
+                    for (i, &d) in dsts.iter().enumerate() {
+                        bulk.push((a, d, ws.map_or(1.0, |w| w[i]).to_bits()));
+                    }
+                })
+                .unwrap();
+            prop_assert!(sorted, "a block's destinations are ascending");
+            prop_assert_eq!(n, m);
+            prop_assert_eq!(one, bulk);
+            prop_assert_eq!(n, store.edge_entries(s).unwrap());
+        }
         let stats = store.stats();
         prop_assert_eq!(stats.vertices, model.vertices.len() as u64);
         let entries: usize = model.edges.values().map(Vec::len).sum();
@@ -246,6 +265,19 @@ fn long_edge_lists_span_several_blocks_and_survive_updates() {
     let store = Store::open(&path).unwrap();
     let out = store.out_edges(7).unwrap();
     assert_eq!(out.len(), 200_000);
+    // The bulk scan hands the chain over block by block, in chain order.
+    let mut lists = Vec::new();
+    store
+        .scan_edge_lists(morpheus_storage::shard_of(7, 2), |src, dsts, ws| {
+            if src == 7 {
+                assert_eq!(ws.map(<[f64]>::len), Some(dsts.len()));
+                lists.push(dsts.to_vec());
+            }
+        })
+        .unwrap();
+    assert!(lists.len() >= 3);
+    let flat: Vec<u64> = lists.concat();
+    assert_eq!(flat, out.iter().map(|e| e.dst).collect::<Vec<_>>());
     assert!(!out.iter().any(|e| e.dst == 5));
     assert_eq!(out.last().map(|e| (e.dst, e.weight)), Some((300_000, 2.0)));
     // The change log lists exactly the rewritten cells: vertex 300000 and 7's blocks.
