@@ -6,8 +6,9 @@
 //! (teleport and dangling mass go to a source set); and a GraphX-compatible mode (ranks
 //! start at 1, `PR(v) = (1 - d) + d · Σ`, dangling mass dropped).
 //!
-//! Each iteration all-gathers the ranks (8 bytes per vertex per worker) and every worker
-//! pulls the contributions of its vertices' in-neighbours through its in-edge chunks.
+//! Each iteration all-gathers the contributions (rank / out-degree, computed by each
+//! vertex's owner; 8 bytes per vertex per worker) and every worker pulls those of its
+//! vertices' in-neighbours through its in-edge chunks.
 
 use morpheus_engine::{Context, Error, Result};
 use morpheus_rdd::Item;
@@ -119,11 +120,12 @@ pub fn pagerank<V: Item, E: Item>(
         .filter(|&v| outdeg[v as usize] == 0)
         .collect();
     dangling_set.sort_unstable_by_key(|&v| topo.ids[v as usize]);
-    // Out-degrees and the gathered ranks of every vertex, the dangling set, local ranks.
+    // Out-degrees and the gathered contributions of every vertex, the dangling set, local
+    // ranks, inverse degrees and contributions.
     let _state = ctx.reserve(
         topo.len() * 12
             + dangling_set.len() * 4
-            + n * 8
+            + n * 24
             + teleport.as_ref().map_or(0, |t| t.len() * 8),
     )?;
     let mut rank: Vec<f64> = if opts.graphx {
@@ -131,16 +133,23 @@ pub fn pagerank<V: Item, E: Item>(
     } else {
         (0..n).map(teleport_of).collect()
     };
+    // Each worker turns its own ranks into contributions, rank · (1 / out-degree), before
+    // they are gathered; a dangling vertex sends its rank, which the dangling sum reads
+    // (no edge leaves it, so the pull below never does).
+    let start = topo.start() as usize;
+    let inv_local: Vec<f64> = outdeg[start..start + n]
+        .iter()
+        .map(|&k| if k == 0 { 1.0 } else { 1.0 / f64::from(k) })
+        .collect();
+    let mut local_contrib = vec![0.0; n];
     let mut contrib: Vec<f64> = Vec::new();
     for it in 0..opts.iterations {
         ctx.check()?;
-        // Gathered ranks become contributions in place: rank · (1 / out-degree).
-        all_dense_into(ctx, topo, &rank, &mut contrib)?;
-        let dangling: f64 = dangling_set.iter().map(|&v| contrib[v as usize]).sum();
-        for (c, &k) in contrib.iter_mut().zip(&outdeg) {
-            let inv = if k == 0 { 0.0 } else { 1.0 / f64::from(k) };
-            *c *= inv;
+        for ((c, &r), &inv) in local_contrib.iter_mut().zip(&rank).zip(&inv_local) {
+            *c = r * inv;
         }
+        all_dense_into(ctx, topo, &local_contrib, &mut contrib)?;
+        let dangling: f64 = dangling_set.iter().map(|&v| contrib[v as usize]).sum();
         let mut delta = 0.0;
         g.for_each_chunk_serpentine(ctx, &inn, it % 2 == 1, |chunk| {
             let base = chunk.first as usize;
