@@ -7,7 +7,8 @@
 //! 2. The job server with 10,000 jobs in its history: p50/p99 latency of list and show
 //!    (target p99 <= 10 ms).
 //!
-//! `MORPHEUS_BENCH_ROWS` and `MORPHEUS_BENCH_SCALE` shrink the first for quick runs.
+//! `MORPHEUS_BENCH_ROWS` and `MORPHEUS_BENCH_SCALE` shrink the first for quick runs;
+//! `MORPHEUS_BENCH_KEEP=DIR` copies its inputs and job spec to `DIR` for profiling.
 
 #[path = "common.rs"]
 mod common;
@@ -70,6 +71,19 @@ fn write_dataset(path: &Path, rows: u64, vertices: u64) {
         done += n;
     }
     w.close().expect("close");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("copy target");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("dir entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
 }
 
 fn run_job(dir: &Path, text: &str, workers: usize) -> (f64, morpheus_jobs::RunReport) {
@@ -157,6 +171,15 @@ step = "ranks"
 path = "ranks.parquet"
 partitioned = true
 "#;
+    if let Some(keep) = std::env::var_os("MORPHEUS_BENCH_KEEP") {
+        // For profiling the job on its own (e.g. `perf record morpheus run`).
+        std::fs::write(d.join("job.toml"), job).expect("job spec");
+        copy_tree(d, Path::new(&keep));
+        eprintln!(
+            "(inputs and job.toml copied to {})",
+            Path::new(&keep).display()
+        );
+    }
     let (secs, report) = run_job(d, job, 2);
     assert_eq!(
         report.outputs[0].rows, rows,

@@ -166,11 +166,19 @@ impl RightSide {
             (h == NONE && how == JoinKind::Left) || (h != NONE && self.next[h as usize] == NONE)
         });
         let (left_rows, right_rows): (Option<UInt32Array>, UInt32Array) = if one_to_one {
-            let right = heads
-                .iter()
-                .map(|&h| (h != NONE).then_some(h))
-                .collect::<UInt32Array>();
-            (None, right)
+            // The index vector becomes the take indices without a copy; misses (left join)
+            // are nulls over index 0.
+            let valid = heads
+                .contains(&NONE)
+                .then(|| arrow_buffer::NullBuffer::from_iter(heads.iter().map(|&h| h != NONE)));
+            let mut heads = heads;
+            if valid.is_some() {
+                heads
+                    .iter_mut()
+                    .filter(|h| **h == NONE)
+                    .for_each(|h| *h = 0);
+            }
+            (None, UInt32Array::new(heads.into(), valid))
         } else {
             let mut l = Vec::with_capacity(n);
             let mut r: Vec<Option<u32>> = Vec::with_capacity(n);
