@@ -335,31 +335,41 @@ fn cut_chunks<E: Item>(
     // A scan that reports its lists already sorted (`unsorted` stayed false) skips the pass.
     let order = order.filter(|_| unsorted.is_none_or(Cell::get));
     if let Some(order) = order {
-        let mut buf: Vec<(u32, Option<E>)> = Vec::new();
+        // Each target's key is looked up once (the ids are a table of every vertex, read
+        // at random): comparing through the table would look up two per comparison.
+        let mut keyed: Vec<(u64, u32)> = Vec::new();
+        let mut moved: Vec<Option<E>> = Vec::new();
+        let mut list: Vec<u32> = Vec::new();
         for v in 0..n {
             let (a, b) = (offsets[v] as usize, offsets[v + 1] as usize);
-            let list = &mut targets[a..b];
-            if list
-                .windows(2)
-                .all(|w| order[w[0] as usize] <= order[w[1] as usize])
-            {
+            if b - a < 2 {
+                continue;
+            }
+            keyed.clear();
+            keyed.extend(targets[a..b].iter().map(|&t| (order[t as usize], t)));
+            if keyed.is_sorted_by_key(|k| k.0) {
                 continue;
             }
             // In-edge lists are one ascending run per sending worker: the stable sort
-            // finds the runs and merges them in linear time.
+            // finds the runs and merges them in linear time. Positions ride along so the
+            // values follow their targets.
             if zero_sized {
-                list.sort_by_key(|&t| order[t as usize]);
+                keyed.sort_by_key(|k| k.0);
+                for (slot, &(_, t)) in targets[a..b].iter_mut().zip(&keyed) {
+                    *slot = t;
+                }
             } else {
-                buf.clear();
-                buf.extend(
-                    list.iter()
-                        .copied()
-                        .zip(values[a..b].iter_mut().map(Option::take)),
-                );
-                buf.sort_by_key(|(t, _)| order[*t as usize]);
-                for (i, (t, e)) in buf.drain(..).enumerate() {
-                    targets[a + i] = t;
-                    values[a + i] = e;
+                for (i, k) in keyed.iter_mut().enumerate() {
+                    k.1 = i as u32;
+                }
+                keyed.sort_by_key(|k| k.0);
+                moved.clear();
+                moved.extend(values[a..b].iter_mut().map(Option::take));
+                list.clear();
+                list.extend_from_slice(&targets[a..b]);
+                for (j, &(_, i)) in keyed.iter().enumerate() {
+                    targets[a + j] = list[i as usize];
+                    values[a + j] = moved[i as usize].take();
                 }
             }
         }

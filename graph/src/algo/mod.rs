@@ -136,6 +136,27 @@ pub(crate) fn all_dense_into<T: Data + Copy>(
     Ok(())
 }
 
+/// [`all_dense_into`] of a vector the caller gives up: sent as it is (no copy), and on one
+/// worker simply moved into `out`.
+pub(crate) fn all_dense_owned_into<T: Data + Copy>(
+    ctx: &Context<'_>,
+    topo: &Topology,
+    local: Vec<T>,
+    out: &mut Vec<T>,
+) -> Result<()> {
+    if topo.peers == 1 {
+        *out = local;
+        return Ok(());
+    }
+    let parts = ctx.all_gather("graph-all-dense", local)?;
+    out.clear();
+    out.reserve(topo.len());
+    for p in parts {
+        out.extend(p);
+    }
+    Ok(())
+}
+
 /// Local symmetric adjacency: for each local vertex, the global indexes of its out- and
 /// (for directed graphs) in-neighbours. With `simple`, each neighbour appears once and the
 /// vertex itself not at all; otherwise every edge counts (a neighbour that is both an in- and

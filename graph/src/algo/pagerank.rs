@@ -13,7 +13,7 @@
 use morpheus_engine::{Context, Error, Result};
 use morpheus_rdd::Item;
 
-use super::{all_dense, all_dense_into};
+use super::{all_dense, all_dense_owned_into};
 use crate::Graph;
 
 /// PageRank parameters.
@@ -121,11 +121,12 @@ pub fn pagerank<V: Item, E: Item>(
         .collect();
     dangling_set.sort_unstable_by_key(|&v| topo.ids[v as usize]);
     // Out-degrees and the gathered contributions of every vertex, the dangling set, local
-    // ranks, inverse degrees and contributions.
+    // ranks. (Each iteration's local contributions, n · 8 bytes, live only until the
+    // gather hands them over.)
     let _state = ctx.reserve(
         topo.len() * 12
             + dangling_set.len() * 4
-            + n * 24
+            + n * 8
             + teleport.as_ref().map_or(0, |t| t.len() * 8),
     )?;
     let mut rank: Vec<f64> = if opts.graphx {
@@ -136,19 +137,16 @@ pub fn pagerank<V: Item, E: Item>(
     // Each worker turns its own ranks into contributions, rank · (1 / out-degree), before
     // they are gathered; a dangling vertex sends its rank, which the dangling sum reads
     // (no edge leaves it, so the pull below never does).
-    let start = topo.start() as usize;
-    let inv_local: Vec<f64> = outdeg[start..start + n]
-        .iter()
-        .map(|&k| if k == 0 { 1.0 } else { 1.0 / f64::from(k) })
-        .collect();
-    let mut local_contrib = vec![0.0; n];
+    let local_outdeg = &outdeg[topo.start() as usize..topo.start() as usize + n];
     let mut contrib: Vec<f64> = Vec::new();
     for it in 0..opts.iterations {
         ctx.check()?;
-        for ((c, &r), &inv) in local_contrib.iter_mut().zip(&rank).zip(&inv_local) {
-            *c = r * inv;
-        }
-        all_dense_into(ctx, topo, &local_contrib, &mut contrib)?;
+        let local: Vec<f64> = rank
+            .iter()
+            .zip(local_outdeg)
+            .map(|(&r, &k)| if k == 0 { r } else { r * (1.0 / f64::from(k)) })
+            .collect();
+        all_dense_owned_into(ctx, topo, local, &mut contrib)?;
         let dangling: f64 = dangling_set.iter().map(|&v| contrib[v as usize]).sum();
         let mut delta = 0.0;
         g.for_each_chunk_serpentine(ctx, &inn, it % 2 == 1, |chunk| {
