@@ -126,6 +126,25 @@ pub(crate) enum JobsCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// List schedules: name, cron, next and last run, runs so far.
+    Schedules {
+        /// Print the server's JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete a schedule (by id, as `schedules` lists it): it stops firing; jobs it already
+    /// started go on.
+    Unschedule {
+        /// Schedule id.
+        id: u64,
+        /// Print the server's JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Print a job's log.
     Logs {
         /// Job id.
@@ -191,6 +210,16 @@ impl Client {
                 }
                 r.header("content-type", "application/toml")
                     .send(body.unwrap_or_default())
+            }
+            ("DELETE", _) => {
+                let mut r = self
+                    .agent
+                    .delete(&url)
+                    .query_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+                if let Some(a) = &auth {
+                    r = r.header("authorization", a);
+                }
+                r.call()
             }
             _ => {
                 let mut r = self
@@ -398,6 +427,49 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 println!("job {id}: {}", cell(&v["state"]));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JobsCommand::Schedules { json, client } => {
+            let v = Client::new(client)?.json("GET", "/api/v1/schedules", &[], None)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let columns: Vec<String> = ["id", "name", "cron", "next run", "last run", "runs"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            let rows: Vec<Vec<String>> = v["schedules"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| {
+                    vec![
+                        cell(&s["id"]),
+                        cell(&s["name"]),
+                        cell(&s["cron"]),
+                        fmt_time(&s["next_run"]),
+                        fmt_time(&s["last_run"]),
+                        cell(&s["runs"]),
+                    ]
+                })
+                .collect();
+            print_table(&columns, &rows, usize::MAX);
+            Ok(ExitCode::SUCCESS)
+        }
+        JobsCommand::Unschedule { id, json, client } => {
+            let v = Client::new(client)?.json(
+                "DELETE",
+                &format!("/api/v1/schedules/{id}"),
+                &[],
+                None,
+            )?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("schedule {id} ({}) deleted", cell(&v["name"]));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -105,6 +105,13 @@ impl Server {
                 }
                 req.send(body.unwrap_or("").to_owned()).unwrap()
             }
+            "DELETE" => {
+                let mut req = agent.delete(&url);
+                if let Some(a) = &auth {
+                    req = req.header("authorization", a);
+                }
+                req.call().unwrap()
+            }
             _ => {
                 let mut req = agent.get(&url);
                 if let Some(a) = &auth {
@@ -281,6 +288,14 @@ fn bad_requests_get_4xx_with_a_reason() {
         ),
         ("GET", "/api/v1/jobs/12345", None, 404, "no job 12345"),
         ("GET", "/api/v1/jobs/abc", None, 400, ""),
+        ("DELETE", "/api/v1/schedules/abc", None, 400, ""),
+        (
+            "DELETE",
+            "/api/v1/schedules/99",
+            None,
+            404,
+            "no schedule 99",
+        ),
         (
             "GET",
             "/api/v1/jobs?state=bogus",
@@ -387,6 +402,47 @@ fn a_schedule_firing_every_second_runs_at_least_twice() {
     assert_eq!(schedules["schedules"][0]["name"], "every-second");
     assert!(schedules["schedules"][0]["runs"].as_i64().unwrap() >= 2);
     assert!(setup.data().join("sched/top.parquet").is_file());
+
+    // The CLI lists it; deleting it stops the firing and keeps the history.
+    let listed = ok(&["jobs", "schedules", "--server", &server.url]);
+    assert!(listed.contains("every-second"), "{listed}");
+    let deleted = ok(&[
+        "jobs",
+        "unschedule",
+        &schedule.to_string(),
+        "--server",
+        &server.url,
+    ]);
+    assert!(
+        deleted.contains("every-second") && deleted.contains("deleted"),
+        "{deleted}"
+    );
+    assert_eq!(
+        server.get("/api/v1/schedules")["schedules"],
+        serde_json::json!([])
+    );
+    let fired = |server: &Server| {
+        server.get("/api/v1/jobs?limit=1000")["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["schedule_id"] == schedule)
+            .count()
+    };
+    // A firing that read the schedule just before the delete may still land.
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = fired(&server);
+    assert!(after >= 2);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(fired(&server), after, "a deleted schedule fired again");
+    let (status, body) = server.request(
+        "DELETE",
+        &format!("/api/v1/schedules/{schedule}"),
+        None,
+        None,
+    );
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("no schedule"), "{body}");
 }
 
 #[test]

@@ -11,6 +11,8 @@
 //! - `POST /api/v1/jobs/{id}/cancel`
 //! - `GET /api/v1/jobs/{id}/logs` — text.
 //! - `GET /api/v1/schedules`
+//! - `DELETE /api/v1/schedules/{id}` — stops the schedule firing; jobs it already started
+//!   (queued or running) go on, and its history stays.
 //!
 //! Every accepted job is committed to SQLite (WAL, synchronous=FULL) before the reply.
 //! On start, runs left `running` by a crash are marked failed, or queued again when the
@@ -246,6 +248,10 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v1/jobs/{id}/cancel", post(cancel_job))
         .route("/api/v1/jobs/{id}/logs", get(job_logs))
         .route("/api/v1/schedules", get(list_schedules))
+        .route(
+            "/api/v1/schedules/{id}",
+            axum::routing::delete(delete_schedule),
+        )
         .fallback(|| async {
             ApiError(
                 StatusCode::NOT_FOUND,
@@ -645,6 +651,33 @@ async fn list_schedules(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiR
     })()
     .map_err(internal)?;
     Ok((StatusCode::OK, Json(json!({ "schedules": list }))))
+}
+
+async fn delete_schedule(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<i64>,
+) -> ApiResult {
+    authorize(&app, &headers)?;
+    let db = app.db();
+    let name: Option<String> = db
+        .query_row(
+            "DELETE FROM schedules WHERE id = ?1 RETURNING name",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(internal)?;
+    match name {
+        Some(name) => {
+            tracing::info!(schedule = id, %name, "schedule deleted");
+            Ok((
+                StatusCode::OK,
+                Json(json!({ "id": id, "name": name, "deleted": true })),
+            ))
+        }
+        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no schedule {id}"))),
+    }
 }
 
 /// The next firing of `cron` after now, in seconds since the epoch (None: it never fires
