@@ -8,7 +8,7 @@
 //!   checkpoint does not name, exactly as it would without one;
 //! - it is ignored (and the shard's index rebuilt from the segments) when it is missing,
 //!   fails its CRC, belongs to another shard, or names a segment that is gone, changed kind
-//!   or is shorter than the length it covers;
+//!   or is shorter than the length it covers (a writable open then deletes it);
 //! - it is written to a temporary name and renamed, without fsync: a torn or stale file
 //!   after a crash fails one of the checks above and costs a full scan, nothing more;
 //! - the cleaner deletes it before it removes any segment, so a checkpoint never outlives a

@@ -206,6 +206,10 @@ impl Shard {
             kept.push((seg, kind, path, file, len));
         }
         let covered = shard.restore_checkpoint(&kept)?;
+        if covered.is_empty() && writable {
+            // An unusable checkpoint (it was logged) would only be read and rejected again.
+            checkpoint::remove(&shard.dir)?;
+        }
         for (seg, kind, path, file, len) in kept {
             let from = covered.get(&seg).copied().unwrap_or(0);
             if from < len {

@@ -113,6 +113,10 @@ fn unusable_checkpoints_are_ignored_by_open_and_reported_by_verify() {
         report.problems
     );
 
+    // A writable open removes it (it would only be rejected again).
+    drop(Store::open(&path).unwrap());
+    assert!(!ckpt(&path, 0).exists());
+
     // A stale checkpoint naming a segment the cleaner removed.
     fs::write(ckpt(&path, 0), &good).unwrap();
     let mut store = Store::open(&path).unwrap();
@@ -131,6 +135,9 @@ fn unusable_checkpoints_are_ignored_by_open_and_reported_by_verify() {
         "{:?}",
         report.problems
     );
+    drop(Store::open(&path).unwrap());
+    assert!(!ckpt(&path, 0).exists());
+    assert_eq!(content(&Store::open_read_only(&path).unwrap()), want);
 }
 
 #[test]
