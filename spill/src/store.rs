@@ -62,8 +62,15 @@ fn unframe(path: &Path, mut bytes: Vec<u8>) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Spill files in a private directory (`<spill dir>/morpheus-spill-<pid>-<n>`), removed
-/// with everything in it when the store is dropped.
+/// Spill files in a private directory (`<spill dir>/morpheus-spill-<pid>-<n>@<host>`),
+/// removed with everything in it when the store is dropped.
+///
+/// A process killed outright (`kill -9`, OOM) never drops its store, so its directory
+/// stays behind, and a later process can get the same pid. Creating a store therefore
+/// skips names that exist, and (on Linux) first removes the directories that this host's
+/// processes left and that no longer run, so the disk space of their spill files comes
+/// back. The host name keeps machines sharing a spill directory (NFS) apart: pids of
+/// another machine say nothing here.
 #[derive(Debug)]
 pub struct FileSpillStore {
     dir: PathBuf,
@@ -80,22 +87,94 @@ impl FileSpillStore {
             source,
         };
         fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-        let dir = parent.join(format!(
-            "morpheus-spill-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir(&dir).map_err(|e| io(&dir, e))?;
-        Ok(Self {
-            dir,
-            seq: AtomicU64::new(0),
-            live: AtomicU64::new(0),
-        })
+        let host = host_name();
+        if let Some(host) = &host {
+            remove_dead_processes_dirs(parent, host);
+        }
+        let host = host.unwrap_or_else(|| "unknown".to_owned());
+        let pid = std::process::id();
+        let mut attempts = 0;
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let dir = parent.join(format!("{SPILL_DIR_PREFIX}{pid}-{n}@{host}"));
+            match fs::create_dir(&dir) {
+                Ok(()) => {
+                    return Ok(Self {
+                        dir,
+                        seq: AtomicU64::new(0),
+                        live: AtomicU64::new(0),
+                    })
+                }
+                // Left by an earlier process with this pid (still running, or not
+                // removable): take the next name.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 10_000 => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(io(&dir, e)),
+            }
+        }
     }
 
     /// The private directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+const SPILL_DIR_PREFIX: &str = "morpheus-spill-";
+
+/// This machine's name, where `/proc` tells it (Linux); `None` elsewhere.
+fn host_name() -> Option<String> {
+    let name = fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Removes `parent/morpheus-spill-<pid>-<n>@<host>` directories of this host whose process
+/// no longer runs (best effort; only where `/proc` tells). A process that is alive keeps
+/// its directory, whatever program now has that pid.
+fn remove_dead_processes_dirs(parent: &Path, host: &str) {
+    let proc_fs = Path::new("/proc");
+    if !proc_fs.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let suffix = format!("@{host}");
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(SPILL_DIR_PREFIX))
+            .and_then(|n| n.strip_suffix(suffix.as_str()))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || proc_fs.join(pid.to_string()).exists() {
+            continue;
+        }
+        match fs::remove_dir_all(e.path()) {
+            Ok(()) => {
+                tracing::debug!(dir = %e.path().display(), "removed a dead process's spill directory")
+            }
+            Err(err) => {
+                tracing::debug!(dir = %e.path().display(), error = %err, "stale spill directory not removed")
+            }
+        }
     }
 }
 
@@ -201,6 +280,48 @@ impl SpillStore for FailingSpillStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_left_by_earlier_processes_are_skipped_and_dead_ones_removed() {
+        let parent = tempfile::tempdir().unwrap();
+        // Directories this pid would take first (as after pid reuse), and one of a process
+        // that cannot exist (pids stay below 2^22 on Linux), holding a spill file.
+        let pid = std::process::id();
+        let host = host_name().unwrap_or_else(|| "unknown".to_owned());
+        for n in 0..64 {
+            let name = format!("{SPILL_DIR_PREFIX}{pid}-{n}@{host}");
+            fs::create_dir(parent.path().join(name)).unwrap();
+        }
+        let dead = parent
+            .path()
+            .join(format!("{SPILL_DIR_PREFIX}4000000000-0@{host}"));
+        fs::create_dir(&dead).unwrap();
+        fs::write(dead.join("d1-p0-0.blk"), b"left behind").unwrap();
+        // Not ours to judge: another machine's directory, and a name that is no pid.
+        let remote = parent
+            .path()
+            .join(format!("{SPILL_DIR_PREFIX}4000000000-0@elsewhere.example"));
+        fs::create_dir(&remote).unwrap();
+        let unrelated = parent
+            .path()
+            .join(format!("{SPILL_DIR_PREFIX}notapid@{host}"));
+        fs::create_dir(&unrelated).unwrap();
+        let stores: Vec<FileSpillStore> = (0..3)
+            .map(|_| FileSpillStore::new(parent.path()).unwrap())
+            .collect();
+        for s in &stores {
+            let h = s.write("b", b"x").unwrap();
+            assert_eq!(s.read(&h).unwrap(), b"x");
+        }
+        if Path::new("/proc/self").exists() {
+            assert!(!dead.exists(), "a dead process's spill directory was kept");
+        }
+        assert!(unrelated.exists() && remote.exists());
+        assert!(parent
+            .path()
+            .join(format!("{SPILL_DIR_PREFIX}{pid}-0@{host}"))
+            .exists());
+    }
 
     #[test]
     fn frames_detect_damage_and_directory_is_removed() {
