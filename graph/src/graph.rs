@@ -280,30 +280,18 @@ impl<E: Item> Runs<E> {
         }
         let offsets = prefix_sums(degree.into_iter());
         let mut targets = vec![0u32; raw.len()];
-        let mut fill: Vec<u64> = offsets[..n].to_vec();
-        let mut places = Vec::with_capacity(if raw_values.is_empty() {
-            0
-        } else {
-            starts.len()
-        });
-        for (i, &(s, a)) in starts.iter().enumerate() {
-            let b = end(i);
-            let at = fill[s as usize] as usize;
-            fill[s as usize] += (b - a) as u64;
-            targets[at..at + (b - a)].copy_from_slice(&raw[a..b]);
-            if !raw_values.is_empty() {
-                places.push(at);
-            }
-        }
         let mut values: Vec<Option<E>> = Vec::new();
-        if !raw_values.is_empty() {
-            values.resize(raw.len(), None);
-            let mut it = raw_values.into_iter();
-            for (i, &at) in places.iter().enumerate() {
-                let len = end(i) - starts[i].1;
-                for slot in &mut values[at..at + len] {
-                    *slot = it.next();
-                }
+        values.resize(raw_values.len(), None);
+        let mut raw_values = raw_values.into_iter();
+        let mut fill: Vec<u64> = offsets[..n].to_vec();
+        for (i, &(s, a)) in starts.iter().enumerate() {
+            let len = end(i) - a;
+            let at = fill[s as usize] as usize;
+            fill[s as usize] += len as u64;
+            targets[at..at + len].copy_from_slice(&raw[a..a + len]);
+            // Values (none when `E` is zero-sized) come in run order too.
+            for slot in values.get_mut(at..at + len).unwrap_or_default() {
+                *slot = raw_values.next();
             }
         }
         Csr {
@@ -338,38 +326,37 @@ fn cut_chunks<E: Item>(
         // Each target's key is looked up once (the ids are a table of every vertex, read
         // at random): comparing through the table would look up two per comparison.
         let mut keyed: Vec<(u64, u32)> = Vec::new();
-        let mut moved: Vec<Option<E>> = Vec::new();
         let mut list: Vec<u32> = Vec::new();
+        let mut moved: Vec<Option<E>> = Vec::new();
         for v in 0..n {
             let (a, b) = (offsets[v] as usize, offsets[v + 1] as usize);
             if b - a < 2 {
                 continue;
             }
+            // (key, position): the positions let values follow their targets.
             keyed.clear();
-            keyed.extend(targets[a..b].iter().map(|&t| (order[t as usize], t)));
+            keyed.extend(
+                targets[a..b]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &t)| (order[t as usize], i as u32)),
+            );
             if keyed.is_sorted_by_key(|k| k.0) {
                 continue;
             }
             // In-edge lists are one ascending run per sending worker: the stable sort
-            // finds the runs and merges them in linear time. Positions ride along so the
-            // values follow their targets.
-            if zero_sized {
-                keyed.sort_by_key(|k| k.0);
-                for (slot, &(_, t)) in targets[a..b].iter_mut().zip(&keyed) {
-                    *slot = t;
-                }
-            } else {
-                for (i, k) in keyed.iter_mut().enumerate() {
-                    k.1 = i as u32;
-                }
-                keyed.sort_by_key(|k| k.0);
+            // finds the runs and merges them in linear time.
+            keyed.sort_by_key(|k| k.0);
+            list.clear();
+            list.extend_from_slice(&targets[a..b]);
+            for (slot, &(_, i)) in targets[a..b].iter_mut().zip(&keyed) {
+                *slot = list[i as usize];
+            }
+            if !zero_sized {
                 moved.clear();
                 moved.extend(values[a..b].iter_mut().map(Option::take));
-                list.clear();
-                list.extend_from_slice(&targets[a..b]);
-                for (j, &(_, i)) in keyed.iter().enumerate() {
-                    targets[a + j] = list[i as usize];
-                    values[a + j] = moved[i as usize].take();
+                for (slot, &(_, i)) in values[a..b].iter_mut().zip(&keyed) {
+                    *slot = moved[i as usize].take();
                 }
             }
         }

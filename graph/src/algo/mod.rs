@@ -111,34 +111,14 @@ pub(crate) fn all_dense<T: Data + Copy>(
     local: &[T],
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
-    all_dense_into(ctx, topo, local, &mut out)?;
+    all_dense_into(ctx, topo, local.to_vec(), &mut out)?;
     Ok(out)
 }
 
-/// [`all_dense`] into `out`, reusing its allocation (iterative algorithms gather a vector
-/// of every vertex each superstep).
+/// [`all_dense`] of a vector the caller gives up, into `out` (iterative algorithms gather
+/// a vector of every vertex each superstep and reuse its allocation): `local` is sent as
+/// it is, and on one worker simply moved into `out`.
 pub(crate) fn all_dense_into<T: Data + Copy>(
-    ctx: &Context<'_>,
-    topo: &Topology,
-    local: &[T],
-    out: &mut Vec<T>,
-) -> Result<()> {
-    out.clear();
-    if topo.peers == 1 {
-        out.extend_from_slice(local);
-        return Ok(());
-    }
-    let parts = ctx.all_gather("graph-all-dense", local.to_vec())?;
-    out.reserve(topo.len());
-    for p in parts {
-        out.extend(p);
-    }
-    Ok(())
-}
-
-/// [`all_dense_into`] of a vector the caller gives up: sent as it is (no copy), and on one
-/// worker simply moved into `out`.
-pub(crate) fn all_dense_owned_into<T: Data + Copy>(
     ctx: &Context<'_>,
     topo: &Topology,
     local: Vec<T>,

@@ -13,7 +13,7 @@
 use morpheus_engine::{Context, Error, Result};
 use morpheus_rdd::Item;
 
-use super::{all_dense, all_dense_owned_into};
+use super::{all_dense, all_dense_into};
 use crate::Graph;
 
 /// PageRank parameters.
@@ -146,7 +146,7 @@ pub fn pagerank<V: Item, E: Item>(
             .zip(local_outdeg)
             .map(|(&r, &k)| if k == 0 { r } else { r * (1.0 / f64::from(k)) })
             .collect();
-        all_dense_owned_into(ctx, topo, local, &mut contrib)?;
+        all_dense_into(ctx, topo, local, &mut contrib)?;
         let dangling: f64 = dangling_set.iter().map(|&v| contrib[v as usize]).sum();
         let mut delta = 0.0;
         g.for_each_chunk_serpentine(ctx, &inn, it % 2 == 1, |chunk| {
