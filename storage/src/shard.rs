@@ -14,7 +14,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::hash::IntMap;
 use crate::manifest::sync_dir;
 use crate::raw::{self, FileBytes};
-use crate::record::{decode_record, encode_record, CellKey, CellKind, RecordKind};
+use crate::record::{decode_record, encode_record, CellKey, CellKind, RecordHeader, RecordKind};
 use crate::segment::{
     check_header, encode_header, parse_segment_name, segment_path, RecordScan, ScanItem,
     SegmentKind, SEGMENT_HEADER_BYTES,
@@ -97,6 +97,34 @@ fn block_counts(src: u64, payload: &[u8]) -> std::result::Result<(u32, u32), Str
     let n = EdgeBlock::for_each_raw(payload, |d, _| loops += u32::from(d == src))
         .map_err(|e| format!("edge block payload: {e}"))?;
     Ok((n as u32, loops))
+}
+
+/// Edges and self-loops of a record: counted for an edge block, (0, 0) otherwise.
+pub(crate) fn record_counts(
+    header: &RecordHeader,
+    payload: &[u8],
+) -> std::result::Result<(u32, u32), String> {
+    if header.kind == RecordKind::EdgeBlock {
+        block_counts(header.key.vertex, payload)
+    } else {
+        Ok((0, 0))
+    }
+}
+
+impl Entry {
+    /// The index entry of the record at `loc` with `header`, and `(edges, loops)` from
+    /// [`record_counts`].
+    pub(crate) fn of_record(loc: Loc, header: &RecordHeader, (edges, loops): (u32, u32)) -> Entry {
+        Entry {
+            loc,
+            record_len: header.record_len() as u32,
+            version: header.version,
+            lsn: header.lsn,
+            tombstone: header.kind == RecordKind::Tombstone,
+            edges,
+            loops,
+        }
+    }
 }
 
 impl Shard {
@@ -318,24 +346,13 @@ impl Shard {
                     header,
                     payload,
                 } => {
-                    let (edges, loops) = if header.kind == RecordKind::EdgeBlock {
-                        block_counts(header.key.vertex, payload)
-                            .map_err(|r| Error::corrupt(&path, offset, r))?
-                    } else {
-                        (0, 0)
+                    let loc = Loc {
+                        segment: seg,
+                        offset,
                     };
-                    let entry = Entry {
-                        loc: Loc {
-                            segment: seg,
-                            offset,
-                        },
-                        record_len: header.record_len() as u32,
-                        version: header.version,
-                        lsn: header.lsn,
-                        tombstone: header.kind == RecordKind::Tombstone,
-                        edges,
-                        loops,
-                    };
+                    let counts = record_counts(&header, payload)
+                        .map_err(|r| Error::corrupt(&path, offset, r))?;
+                    let entry = Entry::of_record(loc, &header, counts);
                     live += i64::from(entry.record_len);
                     if let Some(old) = self.upsert(header.key, entry, seg) {
                         live -= i64::from(old);

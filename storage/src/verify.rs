@@ -17,7 +17,7 @@ use crate::manifest::Manifest;
 use crate::raw;
 use crate::record::{CellKey, CellKind, RecordKind};
 use crate::segment::{check_header, parse_segment_name, RecordScan, ScanItem, SegmentKind};
-use crate::shard::{shard_dir, Entry, Loc};
+use crate::shard::{record_counts, shard_dir, Entry, Loc};
 
 /// One problem found by [`verify`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -231,28 +231,13 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck 
                         *slot = seen;
                     }
                     if offset + header.record_len() as u64 <= covers {
-                        let (edges, loops) = match header.kind {
-                            RecordKind::EdgeBlock => {
-                                EdgeBlock::decode(payload).map_or((0, 0), |b| {
-                                    let src = header.key.vertex;
-                                    let loops = b.dsts.iter().filter(|&&d| d == src).count();
-                                    (b.dsts.len() as u32, loops as u32)
-                                })
-                            }
-                            _ => (0, 0),
+                        // An undecodable payload is reported above; it counts nothing.
+                        let counts = record_counts(&header, payload).unwrap_or((0, 0));
+                        let loc = Loc {
+                            segment: id,
+                            offset,
                         };
-                        let entry = Entry {
-                            loc: Loc {
-                                segment: id,
-                                offset,
-                            },
-                            record_len: header.record_len() as u32,
-                            version: header.version,
-                            lsn: header.lsn,
-                            tombstone: seen.tombstone,
-                            edges,
-                            loops,
-                        };
+                        let entry = Entry::of_record(loc, &header, counts);
                         let slot = covered.entry(header.key).or_insert(entry);
                         if slot.version < entry.version {
                             *slot = entry;
