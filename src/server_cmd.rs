@@ -302,6 +302,19 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// Prints the JSON array `list` as a table: one row per element, cells from `row`.
+fn print_list(list: &Value, columns: &[&str], row: impl Fn(&Value) -> Vec<String>) {
+    let columns: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    let rows: Vec<Vec<String>> = list
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(row)
+        .collect();
+    print_table(&columns, &rows, usize::MAX);
+}
+
 pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
     match c {
         JobsCommand::List {
@@ -319,16 +332,10 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let columns: Vec<String> = ["id", "name", "state", "submitted", "seconds", "error"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
-            let rows: Vec<Vec<String>> = v["jobs"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .map(|j| {
+            print_list(
+                &v["jobs"],
+                &["id", "name", "state", "submitted", "seconds", "error"],
+                |j| {
                     vec![
                         cell(&j["id"]),
                         cell(&j["name"]),
@@ -339,9 +346,8 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                             .map_or("-".to_owned(), |s| format!("{s:.2}")),
                         cell(&j["error"]),
                     ]
-                })
-                .collect();
-            print_table(&columns, &rows, usize::MAX);
+                },
+            );
             Ok(ExitCode::SUCCESS)
         }
         JobsCommand::Show { id, json, client } => {
@@ -380,26 +386,19 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                     cell(&o["path"])
                 );
             }
-            let stages = v["stages"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            if !stages.is_empty() {
+            if v["stages"].as_array().is_some_and(|s| !s.is_empty()) {
                 println!("  stages:");
-                let columns: Vec<String> = [
-                    "name",
-                    "records in",
-                    "records out",
-                    "shuffle bytes",
-                    "spilled bytes",
-                    "seconds",
-                ]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
-                let rows: Vec<Vec<String>> = stages
-                    .iter()
-                    .map(|s| {
+                print_list(
+                    &v["stages"],
+                    &[
+                        "name",
+                        "records in",
+                        "records out",
+                        "shuffle bytes",
+                        "spilled bytes",
+                        "seconds",
+                    ],
+                    |s| {
                         vec![
                             cell(&s["name"]),
                             cell(&s["records_in"]),
@@ -410,9 +409,8 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                                 .as_f64()
                                 .map_or("-".to_owned(), |x| format!("{x:.3}")),
                         ]
-                    })
-                    .collect();
-                print_table(&columns, &rows, usize::MAX);
+                    },
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -436,16 +434,10 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let columns: Vec<String> = ["id", "name", "cron", "next run", "last run", "runs"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
-            let rows: Vec<Vec<String>> = v["schedules"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .map(|s| {
+            print_list(
+                &v["schedules"],
+                &["id", "name", "cron", "next run", "last run", "runs"],
+                |s| {
                     vec![
                         cell(&s["id"]),
                         cell(&s["name"]),
@@ -454,9 +446,8 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                         fmt_time(&s["last_run"]),
                         cell(&s["runs"]),
                     ]
-                })
-                .collect();
-            print_table(&columns, &rows, usize::MAX);
+                },
+            );
             Ok(ExitCode::SUCCESS)
         }
         JobsCommand::Unschedule { id, json, client } => {
