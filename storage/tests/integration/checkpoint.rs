@@ -5,9 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use morpheus_storage::{CompactOptions, Error, Store, WriteBatch};
+use morpheus_storage::{Error, Store, WriteBatch};
 
-use super::common::{content, copy_dir, small};
+use super::common::{assert_reported, compact_all, content, copy_dir, small};
 
 fn ckpt(store: &Path, shard: u32) -> PathBuf {
     store.join(format!("shard-{shard:04}/index.ckpt"))
@@ -77,9 +77,7 @@ fn an_index_restored_from_checkpoints_is_the_one_a_full_scan_builds() {
     b.delete_vertex(5);
     store.commit(b).unwrap();
     store.checkpoint().unwrap();
-    let mut o = CompactOptions::default();
-    o.dead_ratio = 0.0;
-    assert!(store.compact(&o).unwrap().segments_compacted > 0);
+    assert!(compact_all(&mut store).segments_compacted > 0);
     let want = content(&store);
     drop(store);
     let store = Store::open(&path).unwrap();
@@ -103,15 +101,9 @@ fn unusable_checkpoints_are_ignored_by_open_and_reported_by_verify() {
     bad[good.len() / 2] ^= 0x20;
     fs::write(ckpt(&path, 0), &bad).unwrap();
     assert_eq!(content(&Store::open_read_only(&path).unwrap()), want);
-    let report = morpheus_storage::verify(&path).unwrap();
-    assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.path == ckpt(&path, 0) && p.message.contains("index checkpoint unusable")),
-        "{:?}",
-        report.problems
-    );
+    assert_reported(&path, |p| {
+        p.path == ckpt(&path, 0) && p.message.contains("index checkpoint unusable")
+    });
 
     // A writable open removes it (it would only be rejected again).
     drop(Store::open(&path).unwrap());
@@ -120,21 +112,11 @@ fn unusable_checkpoints_are_ignored_by_open_and_reported_by_verify() {
     // A stale checkpoint naming a segment the cleaner removed.
     fs::write(ckpt(&path, 0), &good).unwrap();
     let mut store = Store::open(&path).unwrap();
-    let mut o = CompactOptions::default();
-    o.dead_ratio = 0.0;
-    store.compact(&o).unwrap();
+    compact_all(&mut store);
     drop(store);
     fs::write(ckpt(&path, 0), &good).unwrap();
     assert_eq!(content(&Store::open_read_only(&path).unwrap()), want);
-    let report = morpheus_storage::verify(&path).unwrap();
-    assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.message.contains("missing or shorter")),
-        "{:?}",
-        report.problems
-    );
+    assert_reported(&path, |p| p.message.contains("missing or shorter"));
     drop(Store::open(&path).unwrap());
     assert!(!ckpt(&path, 0).exists());
     assert_eq!(content(&Store::open_read_only(&path).unwrap()), want);
@@ -168,15 +150,9 @@ fn a_checkpoint_that_disagrees_with_its_segments_is_reported() {
         "the two stores must share a layout for this test"
     );
     fs::copy(ckpt(&a, 0), ckpt(&b, 0)).unwrap();
-    let report = morpheus_storage::verify(&b).unwrap();
-    assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.path == ckpt(&b, 0) && p.message.contains("the segments say")),
-        "{:?}",
-        report.problems
-    );
+    assert_reported(&b, |p| {
+        p.path == ckpt(&b, 0) && p.message.contains("the segments say")
+    });
     assert!(morpheus_storage::verify(&a).unwrap().is_clean());
 }
 
@@ -206,12 +182,7 @@ fn records_a_checkpoint_covers_are_still_crc_checked_when_read() {
         .and_then(|()| store.scan_edges(0, |_, _, _| {}).map(drop));
     assert!(matches!(scans, Err(Error::Corrupt { .. })), "{scans:?}");
     drop(store);
-    let report = morpheus_storage::verify(&path).unwrap();
-    assert!(
-        report.problems.iter().any(|p| p.path == seg),
-        "{:?}",
-        report.problems
-    );
+    assert_reported(&path, |p| p.path == seg);
 }
 
 #[test]

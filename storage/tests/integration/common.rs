@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use morpheus_storage::{Store, StoreOptions, Value};
+use morpheus_storage::{CompactOptions, CompactReport, Problem, Store, StoreOptions, Value};
 
 /// Recursively copies a directory (stores are small in tests).
 pub fn copy_dir(from: &Path, to: &Path) {
@@ -78,4 +78,21 @@ pub fn small(shards: u32, directed: bool) -> StoreOptions {
     o.segment_bytes = 1024;
     o.directed = directed;
     o
+}
+
+/// Compacts every sealed segment with any dead bytes (dead ratio 0).
+pub fn compact_all(store: &mut Store) -> CompactReport {
+    let mut o = CompactOptions::default();
+    o.dead_ratio = 0.0;
+    store.compact(&o).unwrap()
+}
+
+/// Asserts that `verify` of the store in `dir` lists a problem matching `found`.
+pub fn assert_reported(dir: &Path, found: impl Fn(&Problem) -> bool) {
+    let report = morpheus_storage::verify(dir).unwrap();
+    assert!(
+        report.problems.iter().any(found),
+        "not among the problems verify lists: {:?}",
+        report.problems
+    );
 }

@@ -4,9 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use morpheus_storage::{CompactOptions, Store, WriteBatch};
+use morpheus_storage::{Store, WriteBatch};
 
-use super::common::{content, copy_dir, small};
+use super::common::{compact_all, content, copy_dir, small};
 
 fn churned_store(dir: &Path) -> PathBuf {
     let path = dir.join("s");
@@ -27,12 +27,6 @@ fn churned_store(dir: &Path) -> PathBuf {
     path
 }
 
-fn all_compaction(store: &mut Store) -> morpheus_storage::CompactReport {
-    let mut o = CompactOptions::default();
-    o.dead_ratio = 0.0;
-    store.compact(&o).unwrap()
-}
-
 #[test]
 fn compaction_reclaims_dead_bytes_and_keeps_content() {
     let dir = tempfile::tempdir().unwrap();
@@ -41,7 +35,7 @@ fn compaction_reclaims_dead_bytes_and_keeps_content() {
     let want = content(&store);
     let before = store.stats();
     assert!(before.dead_bytes > 0);
-    let report = all_compaction(&mut store);
+    let report = compact_all(&mut store);
     assert!(report.segments_compacted > 0);
     let after = store.stats();
     assert!(
@@ -73,7 +67,7 @@ fn every_crash_state_of_compaction_opens_with_all_committed_cells() {
     let before = dir.path().join("before");
     copy_dir(&path, &before);
     let mut store = Store::open(&path).unwrap();
-    all_compaction(&mut store);
+    compact_all(&mut store);
     drop(store);
     let after = dir.path().join("after");
     copy_dir(&path, &after);
@@ -125,7 +119,7 @@ fn every_crash_state_of_compaction_opens_with_all_committed_cells() {
     assert!(morpheus_storage::verify(&s2).unwrap().is_clean());
     // A later compaction cleans up the duplicates.
     let mut store = Store::open(&s2).unwrap();
-    all_compaction(&mut store);
+    compact_all(&mut store);
     assert_eq!(content(&store), want);
     drop(store);
 

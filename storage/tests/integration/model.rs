@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use morpheus_storage::{CompactOptions, Store, Value, WriteBatch};
+use morpheus_storage::{Store, Value, WriteBatch};
 use proptest::prelude::*;
 
-use super::common::{content, copy_dir, small, Content};
+use super::common::{compact_all, content, copy_dir, small, Content};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -170,9 +170,7 @@ fn run(steps: Vec<Step>, shards: u32, directed: bool) -> Result<(), TestCaseErro
             }
             Step::Checkpoint => store.checkpoint().unwrap(),
             Step::Compact => {
-                let mut o = CompactOptions::default();
-                o.dead_ratio = 0.0;
-                store.compact(&o).unwrap();
+                compact_all(&mut store);
             }
         }
         prop_assert_eq!(content(&store), model.content());
