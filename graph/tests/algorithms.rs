@@ -186,10 +186,14 @@ fn expected(t: &TestGraph, source: u64, target: u64) -> Results {
     }
 }
 
+/// Equal within 1e-9 relative; an infinity only matches itself.
 fn close(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
-            (x.is_infinite() && x == y) || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-12)
+            x == y
+                || (x.is_finite()
+                    && y.is_finite()
+                    && (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-12))
         })
 }
 
@@ -436,6 +440,56 @@ fn the_store_reads_as_collections_each_worker_its_shards() {
             assert_eq!(e, want_edges);
             assert_eq!(v, want_vertices);
             assert_eq!(records, want_vertices.len() as u64);
+        }
+    }
+}
+
+/// Δ-stepping's buckets against Dijkstra on weight shapes that stress them: all zero (one
+/// bucket), ties on bucket boundaries, one huge weight (Δ far above most weights, so nearly
+/// every edge is light), and a wide spread (most edges heavy, many buckets).
+#[test]
+fn sssp_matches_dijkstra_on_awkward_weights() {
+    let shapes: [(&str, fn(u64, f64) -> f64); 4] = [
+        ("zero", |_, _| 0.0),
+        ("ties", |k, _| (k % 4) as f64 * 0.25),
+        ("one huge", |k, w| if k == 7 { 1e12 } else { w }),
+        ("spread", |k, w| w * 10f64.powi((k % 5) as i32 - 2)),
+    ];
+    for (name, shape) in shapes {
+        let mut t = random_graph(21, 400, 2400, true, false);
+        for (k, e) in t.edges.iter_mut().enumerate() {
+            e.2 = shape(k as u64, e.2);
+        }
+        let source = t.vertices[0];
+        let want = reference::sssp(&t.reference(), source).unwrap();
+        for workers in [1, 2, 3] {
+            let t2 = t.clone();
+            let (results, _) = execute(Config::threads(workers), move |ctx| {
+                let (v, e) = if ctx.index() == 0 {
+                    (
+                        t2.vertices.iter().map(|&v| (v, ())).collect(),
+                        t2.edges.clone(),
+                    )
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                let g = Graph::from_parts(ctx, v, e, (), true)?;
+                let d = g.gather_values(ctx, &algo::sssp(ctx, &g, source)?)?;
+                Ok((ctx.index() == 0).then_some(d))
+            })
+            .unwrap();
+            let got: Vec<f64> = results
+                .into_iter()
+                .flatten()
+                .next()
+                .unwrap()
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect();
+            assert!(
+                close(&got, &want),
+                "{name}, {workers} workers\n{got:?}\n{want:?}"
+            );
         }
     }
 }
