@@ -1,5 +1,5 @@
 //! Every parallel algorithm against its sequential twin in `reference`, on random graphs,
-//! with 1, 2 and 4 workers, from the store and from collections, and under a memory budget
+//! with 1 to 4 workers, from the store and from collections, and under a memory budget
 //! small enough to spill the edge partitions.
 
 #![allow(clippy::unwrap_used)]
@@ -256,7 +256,7 @@ fn algorithms_match_the_sequential_twins() {
         let t = random_graph(seed, 300, 900, directed, sparse);
         let (source, target) = (t.vertices[0], t.vertices[17]);
         let want = expected(&t, source, target);
-        for workers in [1, 2, 4] {
+        for workers in [1, 2, 3, 4] {
             let (got, _) = from_parts(&t, Config::threads(workers), source, target);
             assert_same(
                 &got,

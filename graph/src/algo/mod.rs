@@ -61,26 +61,6 @@ pub(crate) fn sum_dense<T: Data + Copy>(
     Ok(mine)
 }
 
-/// Scatter from worker 0: `global` (significant on worker 0 only, one element per global
-/// vertex) is cut by owner; every worker gets its range.
-pub(crate) fn scatter_from_root<T: Data + Copy>(
-    ctx: &Context<'_>,
-    topo: &Topology,
-    global: &[T],
-) -> Result<Vec<T>> {
-    if topo.peers == 1 {
-        return Ok(global.to_vec());
-    }
-    let mut out: Vec<Vec<(u32, Vec<T>)>> = (0..topo.peers).map(|_| Vec::new()).collect();
-    if topo.me == 0 {
-        for (w, batch) in out.iter_mut().enumerate() {
-            let (a, b) = (topo.starts[w] as usize, topo.starts[w + 1] as usize);
-            batch.extend(pieces(&global[a..b]));
-        }
-    }
-    assemble(topo.local_len(), ctx.exchange("graph-scatter", out)?)
-}
-
 const PIECE: usize = 1 << 16;
 
 /// `data` cut into pieces tagged with their offset.
@@ -88,19 +68,6 @@ fn pieces<T: Copy>(data: &[T]) -> impl Iterator<Item = (u32, Vec<T>)> + '_ {
     data.chunks(PIECE)
         .enumerate()
         .map(|(i, c)| ((i * PIECE) as u32, c.to_vec()))
-}
-
-/// Reassembles a vector of `len` elements from tagged pieces.
-fn assemble<T: Copy>(len: usize, parts: Vec<(u32, Vec<T>)>) -> Result<Vec<T>> {
-    let mut out: Vec<Option<T>> = vec![None; len];
-    for (off, piece) in parts {
-        for (slot, x) in out[off as usize..].iter_mut().zip(piece) {
-            *slot = Some(x);
-        }
-    }
-    out.into_iter()
-        .map(|x| x.ok_or_else(|| morpheus_engine::Error::Job("missing piece in scatter".into())))
-        .collect()
 }
 
 /// Every worker's local vector concatenated in global order (an all-gather of vertex

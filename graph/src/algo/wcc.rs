@@ -2,15 +2,25 @@
 //! component (edge direction ignored).
 //!
 //! Each worker runs union-find over its own edges (a parent array over the global dense
-//! indexes, path halving, union by index), which needs no communication; the forests are
-//! then merged pairwise in a tree (⌈log₂ workers⌉ rounds, each sending only the non-trivial
-//! parent links); worker 0 labels every root with its component's smallest id and sends each
-//! worker the labels of its range.
+//! indexes, path halving, the smaller index becomes the root), which needs no
+//! communication. The forests are then merged by recursive doubling: in each round a worker
+//! swaps its non-trivial parent links with a partner and unions the partner's in
+//! (⌈log₂ workers⌉ rounds, plus one before and one after when the worker count is not a
+//! power of two), so every worker ends with the whole forest and no worker waits while
+//! another labels the graph.
+//!
+//! Labels: a root is its component's smallest *index*. Indexes ascend with ids within each
+//! worker's range, so the root's id is the smallest in the root owner's range, and the
+//! first member a worker meets in its own range is the smallest there. Workers send those
+//! firsts to the roots' owners, which reply with the minimum (two small exchanges: one
+//! entry per component that spans workers).
 
 use morpheus_engine::{Context, Result};
 use morpheus_rdd::Item;
 
-use super::scatter_from_root;
+use morpheus_storage::hash::IntMap;
+
+use crate::graph::Topology;
 use crate::Graph;
 
 #[inline]
@@ -23,14 +33,25 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
     x
 }
 
+/// Joins the trees of roots `ra` and `rb`; returns the root of the union (the smaller
+/// index: deterministic, and roots stay stable).
 #[inline]
-fn union(parent: &mut [u32], a: u32, b: u32) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    if ra != rb {
-        // The smaller index becomes the root: deterministic, and roots stay stable.
-        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        parent[hi as usize] = lo;
+fn link(parent: &mut [u32], ra: u32, rb: u32) -> u32 {
+    let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+    parent[hi as usize] = lo;
+    lo
+}
+
+/// `(vertex, root)` for every vertex that is not a root.
+fn links(parent: &mut [u32]) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for x in 0..parent.len() as u32 {
+        let r = find(parent, x);
+        if r != x {
+            out.push((x, r));
+        }
     }
+    out
 }
 
 /// Component label (smallest id in the component) of every local vertex.
@@ -42,44 +63,103 @@ pub fn wcc<V: Item, E: Item>(ctx: &Context<'_>, g: &Graph<V, E>) -> Result<Vec<u
     let start = topo.start();
     g.for_each_chunk(ctx, &g.out, |chunk| {
         for i in 0..chunk.vertices() {
-            let s = start + chunk.first + i as u32;
+            // The source's root, kept across its edges: a link either keeps it or replaces
+            // it with the other root, and finds never move a root.
+            let mut rs = find(&mut parent, start + chunk.first + i as u32);
             for &t in chunk.edges(i).0 {
-                union(&mut parent, s, t);
+                let rt = find(&mut parent, t);
+                if rt != rs {
+                    rs = link(&mut parent, rs, rt);
+                }
             }
         }
         Ok(())
     })?;
     let (me, peers) = (topo.me, topo.peers);
-    // Tree merge: in round k, worker w (w % 2^(k+1) == 2^k) sends its links to w - 2^k.
-    let mut step = 1;
-    while step < peers {
+    // Recursive doubling over the largest power of two `q <= peers`; workers from `q` up
+    // first hand their links to `w - q`, and get the merged forest back at the end.
+    let q = if peers.is_power_of_two() {
+        peers
+    } else {
+        peers.next_power_of_two() / 2
+    };
+    let swap = |send_to: Option<usize>, parent: &mut Vec<u32>| -> Result<()> {
         ctx.check()?;
         let mut out: Vec<Vec<(u32, u32)>> = vec![Vec::new(); peers];
-        if me % (2 * step) == step {
-            let links = &mut out[me - step];
-            for x in 0..total as u32 {
-                let r = find(&mut parent, x);
-                if r != x {
-                    links.push((x, r));
+        if let Some(w) = send_to {
+            out[w] = links(parent);
+        }
+        // Consecutive links mostly name the same root (the giant component's): find it
+        // once per run of equal roots.
+        let (mut last, mut last_root) = (u32::MAX, 0);
+        for (x, r) in ctx.exchange("wcc-merge", out)? {
+            if r != last {
+                (last, last_root) = (r, find(parent, r));
+            }
+            let rx = find(parent, x);
+            if rx != last_root {
+                last_root = link(parent, rx, last_root);
+            }
+        }
+        Ok(())
+    };
+    if q < peers {
+        swap((me >= q).then(|| me - q), &mut parent)?;
+    }
+    let mut step = 1;
+    while step < q {
+        swap((me < q).then_some(me ^ step), &mut parent)?;
+        step *= 2;
+    }
+    if q < peers {
+        swap((me + q < peers).then_some(me + q), &mut parent)?;
+    }
+    label(ctx, topo, &mut parent)
+}
+
+/// The smallest id of each local vertex's component, from the merged forest.
+fn label(ctx: &Context<'_>, topo: &Topology, parent: &mut [u32]) -> Result<Vec<u64>> {
+    let (start, n, ids) = (topo.start(), topo.local_len(), &topo.ids[..]);
+    let lo = start as usize;
+    let roots: Vec<u32> = (start..start + n as u32).map(|x| find(parent, x)).collect();
+    // Owned roots start from their own id (the smallest in this range).
+    let mut own: Vec<u64> = ids[lo..lo + n].to_vec();
+    let mut foreign: IntMap<u32, u64> = IntMap::default();
+    if topo.peers > 1 {
+        // This range's smallest id of each component rooted in a lower range (a root is
+        // the smallest index of its component), to the root's owner.
+        let mut questions: Vec<Vec<(u32, u64, u32)>> = vec![Vec::new(); topo.peers];
+        for (i, &r) in roots.iter().enumerate() {
+            if r < start {
+                if let std::collections::hash_map::Entry::Vacant(e) = foreign.entry(r) {
+                    e.insert(ids[lo + i]);
+                    questions[topo.owner(r)].push((r, ids[lo + i], topo.me as u32));
                 }
             }
         }
-        for (x, r) in ctx.exchange("wcc-merge", out)? {
-            union(&mut parent, x, r);
+        let asked = ctx.exchange("wcc-label", questions)?;
+        for &(r, id, _) in &asked {
+            let slot = &mut own[(r - start) as usize];
+            *slot = (*slot).min(id);
         }
-        step *= 2;
-    }
-    // Worker 0 holds the global forest: label roots with their smallest id, then scatter.
-    let mut labels = Vec::new();
-    if me == 0 {
-        let mut label = vec![u64::MAX; total];
-        for x in 0..total as u32 {
-            let r = find(&mut parent, x) as usize;
-            label[r] = label[r].min(topo.ids[x as usize]);
+        let mut replies: Vec<Vec<(u32, u64)>> = vec![Vec::new(); topo.peers];
+        for (r, _, from) in asked {
+            replies[from as usize].push((r, own[(r - start) as usize]));
         }
-        labels = (0..total as u32)
-            .map(|x| label[find(&mut parent, x) as usize])
-            .collect();
+        foreign.extend(ctx.exchange("wcc-label", replies)?);
     }
-    scatter_from_root(ctx, topo, &labels)
+    let mut last = (u32::MAX, 0);
+    Ok(roots
+        .iter()
+        .map(|&r| {
+            if r >= start {
+                own[(r - start) as usize]
+            } else {
+                if r != last.0 {
+                    last = (r, foreign[&r]);
+                }
+                last.1
+            }
+        })
+        .collect())
 }
