@@ -302,6 +302,16 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// Prints a server answer: pretty JSON with `--json`, else the command's own view of it.
+fn respond(v: &Value, json: bool, human: impl FnOnce(&Value)) -> Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(v)?);
+    } else {
+        human(v);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Prints the JSON array `list` as a table: one row per element, cells from `row`.
 fn print_list(list: &Value, columns: &[&str], row: impl Fn(&Value) -> Vec<String>) {
     let columns: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
@@ -328,91 +338,85 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                 query.push(("state", s.clone()));
             }
             let v = Client::new(client)?.json("GET", "/api/v1/jobs", &query, None)?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            print_list(
-                &v["jobs"],
-                &["id", "name", "state", "submitted", "seconds", "error"],
-                |j| {
-                    vec![
-                        cell(&j["id"]),
-                        cell(&j["name"]),
-                        cell(&j["state"]),
-                        fmt_time(&j["submitted_at"]),
-                        j["duration_seconds"]
-                            .as_f64()
-                            .map_or("-".to_owned(), |s| format!("{s:.2}")),
-                        cell(&j["error"]),
-                    ]
-                },
-            );
-            Ok(ExitCode::SUCCESS)
+            respond(&v, *json, |v| {
+                print_list(
+                    &v["jobs"],
+                    &["id", "name", "state", "submitted", "seconds", "error"],
+                    |j| {
+                        vec![
+                            cell(&j["id"]),
+                            cell(&j["name"]),
+                            cell(&j["state"]),
+                            fmt_time(&j["submitted_at"]),
+                            j["duration_seconds"]
+                                .as_f64()
+                                .map_or("-".to_owned(), |s| format!("{s:.2}")),
+                            cell(&j["error"]),
+                        ]
+                    },
+                )
+            })
         }
         JobsCommand::Show { id, json, client } => {
             let v = Client::new(client)?.json("GET", &format!("/api/v1/jobs/{id}"), &[], None)?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            println!(
-                "job {} `{}`: {}",
-                cell(&v["id"]),
-                cell(&v["name"]),
-                cell(&v["state"])
-            );
-            println!("  submitted {}", fmt_time(&v["submitted_at"]));
-            println!("  started   {}", fmt_time(&v["started_at"]));
-            println!("  finished  {}", fmt_time(&v["finished_at"]));
-            if let Some(s) = v["duration_seconds"].as_f64() {
-                println!("  took      {s:.2}s");
-            }
-            if !v["error"].is_null() {
-                println!("  error     {}", cell(&v["error"]));
-            }
-            if !v["spilled_bytes"].is_null() {
-                println!("  spilled   {} bytes", cell(&v["spilled_bytes"]));
-            }
-            for o in v["outputs"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
+            respond(&v, *json, |v| {
                 println!(
-                    "  output    {} rows of `{}` in {}",
-                    cell(&o["rows"]),
-                    cell(&o["step"]),
-                    cell(&o["path"])
+                    "job {} `{}`: {}",
+                    cell(&v["id"]),
+                    cell(&v["name"]),
+                    cell(&v["state"])
                 );
-            }
-            if v["stages"].as_array().is_some_and(|s| !s.is_empty()) {
-                println!("  stages:");
-                print_list(
-                    &v["stages"],
-                    &[
-                        "name",
-                        "records in",
-                        "records out",
-                        "shuffle bytes",
-                        "spilled bytes",
-                        "seconds",
-                    ],
-                    |s| {
-                        vec![
-                            cell(&s["name"]),
-                            cell(&s["records_in"]),
-                            cell(&s["records_out"]),
-                            cell(&s["shuffle_bytes"]),
-                            cell(&s["spilled_bytes"]),
-                            s["seconds"]
-                                .as_f64()
-                                .map_or("-".to_owned(), |x| format!("{x:.3}")),
-                        ]
-                    },
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+                println!("  submitted {}", fmt_time(&v["submitted_at"]));
+                println!("  started   {}", fmt_time(&v["started_at"]));
+                println!("  finished  {}", fmt_time(&v["finished_at"]));
+                if let Some(s) = v["duration_seconds"].as_f64() {
+                    println!("  took      {s:.2}s");
+                }
+                if !v["error"].is_null() {
+                    println!("  error     {}", cell(&v["error"]));
+                }
+                if !v["spilled_bytes"].is_null() {
+                    println!("  spilled   {} bytes", cell(&v["spilled_bytes"]));
+                }
+                for o in v["outputs"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
+                    println!(
+                        "  output    {} rows of `{}` in {}",
+                        cell(&o["rows"]),
+                        cell(&o["step"]),
+                        cell(&o["path"])
+                    );
+                }
+                if v["stages"].as_array().is_some_and(|s| !s.is_empty()) {
+                    println!("  stages:");
+                    print_list(
+                        &v["stages"],
+                        &[
+                            "name",
+                            "records in",
+                            "records out",
+                            "shuffle bytes",
+                            "spilled bytes",
+                            "seconds",
+                        ],
+                        |s| {
+                            vec![
+                                cell(&s["name"]),
+                                cell(&s["records_in"]),
+                                cell(&s["records_out"]),
+                                cell(&s["shuffle_bytes"]),
+                                cell(&s["spilled_bytes"]),
+                                s["seconds"]
+                                    .as_f64()
+                                    .map_or("-".to_owned(), |x| format!("{x:.3}")),
+                            ]
+                        },
+                    );
+                }
+            })
         }
         JobsCommand::Cancel { id, json, client } => {
             let v = Client::new(client)?.json(
@@ -421,34 +425,26 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                 &[],
                 None,
             )?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
-                println!("job {id}: {}", cell(&v["state"]));
-            }
-            Ok(ExitCode::SUCCESS)
+            respond(&v, *json, |v| println!("job {id}: {}", cell(&v["state"])))
         }
         JobsCommand::Schedules { json, client } => {
             let v = Client::new(client)?.json("GET", "/api/v1/schedules", &[], None)?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            print_list(
-                &v["schedules"],
-                &["id", "name", "cron", "next run", "last run", "runs"],
-                |s| {
-                    vec![
-                        cell(&s["id"]),
-                        cell(&s["name"]),
-                        cell(&s["cron"]),
-                        fmt_time(&s["next_run"]),
-                        fmt_time(&s["last_run"]),
-                        cell(&s["runs"]),
-                    ]
-                },
-            );
-            Ok(ExitCode::SUCCESS)
+            respond(&v, *json, |v| {
+                print_list(
+                    &v["schedules"],
+                    &["id", "name", "cron", "next run", "last run", "runs"],
+                    |s| {
+                        vec![
+                            cell(&s["id"]),
+                            cell(&s["name"]),
+                            cell(&s["cron"]),
+                            fmt_time(&s["next_run"]),
+                            fmt_time(&s["last_run"]),
+                            cell(&s["runs"]),
+                        ]
+                    },
+                )
+            })
         }
         JobsCommand::Unschedule { id, json, client } => {
             let v = Client::new(client)?.json(
@@ -457,12 +453,9 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                 &[],
                 None,
             )?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
+            respond(&v, *json, |v| {
                 println!("schedule {id} ({}) deleted", cell(&v["name"]));
-            }
-            Ok(ExitCode::SUCCESS)
+            })
         }
         JobsCommand::Logs { id, client, .. } => {
             let text =
