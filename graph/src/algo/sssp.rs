@@ -147,11 +147,14 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
                         dist[l] = nd;
                         set_bit(&mut active, l);
                     }
-                } else if nd < f64::from(sent[remote_slot(t)]) {
-                    sent[remote_slot(t)] = round_up(nd);
-                    remote += 1;
-                    let w = topo.owner(t);
-                    out[w].push((t - topo.starts[w], nd));
+                } else {
+                    let best_sent = &mut sent[remote_slot(t)];
+                    if nd < f64::from(*best_sent) {
+                        *best_sent = round_up(nd);
+                        remote += 1;
+                        let w = topo.owner(t);
+                        out[w].push((t - topo.starts[w], nd));
+                    }
                 }
             }
         })?;
