@@ -18,6 +18,7 @@ use morpheus_storage::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::idmap::{fmix64, IdMap};
+use crate::pregel::get_bit;
 
 /// One CSR chunk of edges: the edges of local sources `first..first + offsets.len() - 1`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -1109,7 +1110,7 @@ impl<V: Item, E: Item> Graph<V, E> {
             }
         }
         let all = ctx.all_gather("graph-subgraph", bits)?;
-        let alive = |g: u32| all.iter().any(|b| b[g as usize / 64] >> (g % 64) & 1 == 1);
+        let alive = |g: u32| all.iter().any(|b| get_bit(b, g as usize));
         let mut edges = Vec::new();
         let ids = &topo.ids;
         self.for_each_chunk(ctx, &self.out, |chunk| {

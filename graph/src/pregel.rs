@@ -224,3 +224,8 @@ pub(crate) fn bitmap(n: usize) -> Vec<u64> {
 pub(crate) fn set_bit(bits: &mut [u64], i: usize) {
     bits[i / 64] |= 1 << (i % 64);
 }
+
+#[inline]
+pub(crate) fn get_bit(bits: &[u64], i: usize) -> bool {
+    bits[i / 64] >> (i % 64) & 1 == 1
+}

@@ -493,3 +493,57 @@ fn sssp_matches_dijkstra_on_awkward_weights() {
         }
     }
 }
+
+/// WCC where no component dominates: `k` components of similar size (ids interleaved, so
+/// each spans every worker's range), plus isolated vertices. Each worker's largest tree
+/// is then a different component, or the same one seen from different edges, which takes
+/// the merge's paths for disjoint and for overlapping giants.
+#[test]
+fn wcc_with_many_similar_components_matches_the_twin() {
+    for (seed, k, isolated) in [(7u64, 2u64, 0u64), (8, 3, 40), (9, 8, 5), (10, 1, 100)] {
+        let per = 60;
+        let n = k * per + isolated;
+        let vertices: Vec<u64> = (0..n).map(|i| i * 7 + 2).collect();
+        let mut edges = Vec::new();
+        for c in 0..k {
+            // Component `c` holds vertices c, c + k, c + 2k, ...: a path, so it is
+            // connected, plus random chords.
+            let member = |j: u64| vertices[(c + j * k) as usize];
+            for j in 1..per {
+                let r = splitmix(seed * 1_000 + c * 100 + j);
+                edges.push((member(j - 1), member(j), 1.0));
+                edges.push((member(r % per), member((r >> 32) % per), 1.0));
+            }
+        }
+        let t = TestGraph {
+            vertices,
+            edges,
+            directed: seed % 2 == 0,
+        };
+        let want = reference::wcc(&t.reference());
+        assert_eq!(
+            want.iter().collect::<std::collections::BTreeSet<_>>().len() as u64,
+            k + isolated,
+            "seed {seed}: the graph has the components it was built with"
+        );
+        for workers in [1, 2, 3, 4] {
+            let t2 = t.clone();
+            let (results, _) = execute(Config::threads(workers), move |ctx| {
+                let (v, e) = if ctx.index() == 0 {
+                    (
+                        t2.vertices.iter().map(|&v| (v, ())).collect(),
+                        t2.edges.clone(),
+                    )
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                let g = Graph::from_parts(ctx, v, e, (), t2.directed)?;
+                let labels = g.gather_values(ctx, &algo::wcc(ctx, &g)?)?;
+                Ok((ctx.index() == 0).then(|| labels.into_iter().map(|p| p.1).collect::<Vec<_>>()))
+            })
+            .unwrap();
+            let got = results.into_iter().flatten().next().unwrap();
+            assert_eq!(got, want, "seed {seed}, {k} components, {workers} workers");
+        }
+    }
+}

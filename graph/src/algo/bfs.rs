@@ -12,7 +12,7 @@ use morpheus_rdd::Item;
 
 use super::UNREACHABLE;
 use crate::graph::{for_each_bit, Topology};
-use crate::pregel::{bitmap, global_sum, set_bit};
+use crate::pregel::{bitmap, get_bit, global_sum, set_bit};
 use crate::Graph;
 
 /// Switch to bottom-up when frontier edges exceed unexplored edges / `ALPHA`.
@@ -111,10 +111,7 @@ fn search<V: Item, E: Item>(
                 }
             }
             g.for_each_active(ctx, &inn, &unvisited, |v, sources, _| {
-                if sources
-                    .iter()
-                    .any(|&u| global[u as usize / 64] >> (u % 64) & 1 == 1)
-                {
+                if sources.iter().any(|&u| get_bit(&global, u as usize)) {
                     depth[v as usize] = next_depth;
                     set_bit(&mut next, v as usize);
                     next_len += 1;
@@ -132,7 +129,7 @@ fn search<V: Item, E: Item>(
                             set_bit(&mut next, l);
                             next_len += 1;
                         }
-                    } else if sent[t as usize / 64] >> (t % 64) & 1 == 0 {
+                    } else if !get_bit(&sent, t as usize) {
                         set_bit(&mut sent, t as usize);
                         out[w].push(t);
                     }

@@ -4,10 +4,13 @@
 //! Each worker runs union-find over its own edges (a parent array over the global dense
 //! indexes, path halving, the smaller index becomes the root), which needs no
 //! communication. The forests are then merged by recursive doubling: in each round a worker
-//! swaps its non-trivial parent links with a partner and unions the partner's in
-//! (⌈log₂ workers⌉ rounds, plus one before and one after when the worker count is not a
-//! power of two), so every worker ends with the whole forest and no worker waits while
-//! another labels the graph.
+//! swaps its forest with a partner and unions the partner's in (⌈log₂ workers⌉ rounds, plus
+//! one before and one after when the worker count is not a power of two), so every worker
+//! ends with the whole forest and no worker waits while another labels the graph. A forest
+//! travels as its largest tree, a bitmap of members, plus `(vertex, root)` links for the
+//! rest: on skewed graphs one giant component holds most vertices, and the receiver unions
+//! only the giant's members that its own giant lacks, so a merge costs a few bitmap passes
+//! instead of a union per vertex.
 //!
 //! Labels: a root is its component's smallest *index*. Indexes ascend with ids within each
 //! worker's range, so the root's id is the smallest in the root owner's range, and the
@@ -21,6 +24,7 @@ use morpheus_rdd::Item;
 use morpheus_storage::hash::IntMap;
 
 use crate::graph::Topology;
+use crate::pregel::{bitmap, set_bit};
 use crate::Graph;
 
 #[inline]
@@ -42,16 +46,92 @@ fn link(parent: &mut [u32], ra: u32, rb: u32) -> u32 {
     lo
 }
 
-/// `(vertex, root)` for every vertex that is not a root.
-fn links(parent: &mut [u32]) -> Vec<(u32, u32)> {
-    let mut out = Vec::new();
-    for x in 0..parent.len() as u32 {
-        let r = find(parent, x);
-        if r != x {
-            out.push((x, r));
+/// A worker's forest as it crosses the exchange: the largest tree as a bitmap of its
+/// members with its root, and every other non-root vertex as a `(vertex, root)` link.
+type Forest = (u32, Vec<u64>, Vec<(u32, u32)>);
+
+/// Vertices sampled to guess the largest tree's root.
+const SAMPLES: usize = 257;
+
+/// Flattens the forest (every vertex then points at its root) and splits it into the
+/// largest tree, guessed as the most common root of a sample of vertices, and links. A
+/// parent's index is never above its child's (links point at the smaller root, path
+/// halving at an ancestor), so in ascending order a vertex's parent already points at its
+/// root when the vertex is reached.
+fn forest(parent: &mut [u32]) -> Forest {
+    let total = parent.len();
+    let mut sample: Vec<u32> = (0..SAMPLES)
+        .map(|i| i * total / SAMPLES)
+        .filter(|&x| x < total)
+        .map(|x| find(parent, x as u32))
+        .collect();
+    sample.sort_unstable();
+    let giant = sample
+        .chunk_by(|a, b| a == b)
+        .max_by_key(|run| run.len())
+        .map_or(0, |run| run[0]);
+    let mut bits = bitmap(total);
+    let mut links = Vec::new();
+    for x in 0..total {
+        let p = parent[x];
+        if p as usize == x {
+            continue;
+        }
+        let r = parent[p as usize];
+        parent[x] = r;
+        if r == giant {
+            set_bit(&mut bits, x);
+        } else {
+            links.push((x as u32, r));
         }
     }
-    out
+    if total > 0 {
+        set_bit(&mut bits, giant as usize);
+    }
+    (giant, bits, links)
+}
+
+/// Unions `theirs` (another worker's forest) into `parent`, whose own largest tree is
+/// `ours`. Where the two largest trees share a vertex they are one component, and only
+/// the members of theirs that ours lacks need a union: on skewed graphs most vertices are
+/// in both.
+fn merge(parent: &mut [u32], ours: &Forest, theirs: Forest) {
+    let (giant, bits, links) = theirs;
+    if parent.is_empty() {
+        return;
+    }
+    let mut root = find(parent, giant);
+    // A vertex in both giants joins them; after that, members of ours need nothing (and
+    // where the giants are disjoint, `theirs & !ours` is all of theirs).
+    if let Some(i) = ours.1.iter().zip(&bits).position(|(a, b)| a & b != 0) {
+        let x = i as u32 * 64 + (ours.1[i] & bits[i]).trailing_zeros();
+        let rx = find(parent, x);
+        if rx != root {
+            root = link(parent, rx, root);
+        }
+    }
+    for (i, (&w, &o)) in bits.iter().zip(&ours.1).enumerate() {
+        let mut w = w & !o;
+        while w != 0 {
+            let x = i as u32 * 64 + w.trailing_zeros();
+            w &= w - 1;
+            let rx = find(parent, x);
+            if rx != root {
+                root = link(parent, rx, root);
+            }
+        }
+    }
+    // Consecutive links often name the same root: find it once per run of equal roots.
+    let (mut last, mut last_root) = (u32::MAX, 0);
+    for (x, r) in links {
+        if r != last {
+            (last, last_root) = (r, find(parent, r));
+        }
+        let rx = find(parent, x);
+        if rx != last_root {
+            last_root = link(parent, rx, last_root);
+        }
+    }
 }
 
 /// Component label (smallest id in the component) of every local vertex.
@@ -83,23 +163,17 @@ pub fn wcc<V: Item, E: Item>(ctx: &Context<'_>, g: &Graph<V, E>) -> Result<Vec<u
     } else {
         peers.next_power_of_two() / 2
     };
+    // One merge round: this worker sends its forest to `send_to` and unions in the one it
+    // receives, if any.
     let swap = |send_to: Option<usize>, parent: &mut Vec<u32>| -> Result<()> {
         ctx.check()?;
-        let mut out: Vec<Vec<(u32, u32)>> = vec![Vec::new(); peers];
+        let ours = forest(parent);
+        let mut out: Vec<Vec<Forest>> = vec![Vec::new(); peers];
         if let Some(w) = send_to {
-            out[w] = links(parent);
+            out[w].push(ours.clone());
         }
-        // Consecutive links mostly name the same root (the giant component's): find it
-        // once per run of equal roots.
-        let (mut last, mut last_root) = (u32::MAX, 0);
-        for (x, r) in ctx.exchange("wcc-merge", out)? {
-            if r != last {
-                (last, last_root) = (r, find(parent, r));
-            }
-            let rx = find(parent, x);
-            if rx != last_root {
-                last_root = link(parent, rx, last_root);
-            }
+        for theirs in ctx.exchange("wcc-merge", out)? {
+            merge(parent, &ours, theirs);
         }
         Ok(())
     };
@@ -122,15 +196,19 @@ fn label(ctx: &Context<'_>, topo: &Topology, parent: &mut [u32]) -> Result<Vec<u
     let (start, n, ids) = (topo.start(), topo.local_len(), &topo.ids[..]);
     let lo = start as usize;
     let roots: Vec<u32> = (start..start + n as u32).map(|x| find(parent, x)).collect();
-    // Owned roots start from their own id (the smallest in this range).
-    let mut own: Vec<u64> = ids[lo..lo + n].to_vec();
+    // An owned root's label is its own id (the smallest in this range), unless another
+    // range holds a smaller one: those are kept here.
+    let mut lowered: IntMap<u32, u64> = IntMap::default();
     let mut foreign: IntMap<u32, u64> = IntMap::default();
     if topo.peers > 1 {
         // This range's smallest id of each component rooted in a lower range (a root is
         // the smallest index of its component), to the root's owner.
         let mut questions: Vec<Vec<(u32, u64, u32)>> = vec![Vec::new(); topo.peers];
+        let mut last = u32::MAX;
         for (i, &r) in roots.iter().enumerate() {
-            if r < start {
+            // Runs of one root (the giant component's) are common: hash once per run.
+            if r < start && r != last {
+                last = r;
                 if let std::collections::hash_map::Entry::Vacant(e) = foreign.entry(r) {
                     e.insert(ids[lo + i]);
                     questions[topo.owner(r)].push((r, ids[lo + i], topo.me as u32));
@@ -139,12 +217,15 @@ fn label(ctx: &Context<'_>, topo: &Topology, parent: &mut [u32]) -> Result<Vec<u
         }
         let asked = ctx.exchange("wcc-label", questions)?;
         for &(r, id, _) in &asked {
-            let slot = &mut own[(r - start) as usize];
-            *slot = (*slot).min(id);
+            if id < ids[r as usize] {
+                let slot = lowered.entry(r).or_insert(id);
+                *slot = (*slot).min(id);
+            }
         }
         let mut replies: Vec<Vec<(u32, u64)>> = vec![Vec::new(); topo.peers];
         for (r, _, from) in asked {
-            replies[from as usize].push((r, own[(r - start) as usize]));
+            let label = lowered.get(&r).copied().unwrap_or(ids[r as usize]);
+            replies[from as usize].push((r, label));
         }
         foreign.extend(ctx.exchange("wcc-label", replies)?);
     }
@@ -152,14 +233,15 @@ fn label(ctx: &Context<'_>, topo: &Topology, parent: &mut [u32]) -> Result<Vec<u
     Ok(roots
         .iter()
         .map(|&r| {
-            if r >= start {
-                own[(r - start) as usize]
-            } else {
-                if r != last.0 {
-                    last = (r, foreign[&r]);
-                }
-                last.1
+            if r != last.0 {
+                let label = if r >= start {
+                    lowered.get(&r).copied().unwrap_or(ids[r as usize])
+                } else {
+                    foreign[&r]
+                };
+                last = (r, label);
             }
+            last.1
         })
         .collect())
 }
