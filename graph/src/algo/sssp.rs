@@ -31,13 +31,20 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
         .get(source)
         .ok_or_else(|| Error::Job(format!("source vertex {source} is not in the graph")))?;
     let n = topo.local_len();
-    let start = topo.start();
-    let _state = ctx.reserve(n * 8 + n / 4)?;
-    let mut dist = vec![f64::INFINITY; n];
+    let start = topo.start() as usize;
+    // One slot per vertex of the whole graph: this worker's own are their distances; another
+    // worker's hold the best distance sent there, so a candidate no better than one already
+    // sent is dropped here instead of crossing the exchange (on RMAT most remote
+    // relaxations are such repeats). One array means one comparison per edge, and the
+    // owner is asked only when a distance improves (targets in a list alternate between
+    // owners at random, so a test per edge would be mispredicted often).
+    let total = topo.len();
+    let _state = ctx.reserve(total * 8 + n / 4)?;
+    let mut best = vec![f64::INFINITY; total];
     let mut active = bitmap(n);
     if topo.owner(src) == topo.me {
-        dist[(src - start) as usize] = 0.0;
-        set_bit(&mut active, (src - start) as usize);
+        best[src as usize] = 0.0;
+        set_bit(&mut active, src as usize - start);
     }
     let (mut wsum, mut wcount) = (0.0f64, 0u64);
     g.for_each_chunk(ctx, &g.out, |chunk| {
@@ -66,15 +73,7 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
         (wsum / wcount as f64 * DELTA_PER_MEAN).max(f64::MIN_POSITIVE)
     };
     let mut out: Vec<Vec<(u32, f64)>> = vec![Vec::new(); topo.peers];
-    // The best distance this worker has sent to each remote vertex (indexed over the other
-    // workers' vertices only, rounded up to `f32`): a candidate no better than one already
-    // sent is dropped here instead of crossing the exchange (on RMAT most remote
-    // relaxations are such repeats). Rounding up keeps the filter safe: it can only let a
-    // candidate through, never drop a better one.
-    let remote_len = if topo.peers > 1 { topo.len() - n } else { 0 };
-    let _sent_state = ctx.reserve(remote_len * 4)?;
-    let mut sent = vec![f32::INFINITY; remote_len];
-    let remote_slot = |t: u32| t as usize - if t < start { 0 } else { n };
+    let local = start..start + n;
     // `now`: the active vertices of the current bucket, relaxing their light edges this
     // round; `settled`: every vertex that did so in the current bucket, whose heavy edges
     // are relaxed once when the bucket empties.
@@ -87,7 +86,9 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
         rounds += 1;
         ctx.check()?;
         let mut local_min = f64::INFINITY;
-        for_each_bit(&active, 0, n, |l| local_min = local_min.min(dist[l]));
+        for_each_bit(&active, 0, n, |l| {
+            local_min = local_min.min(best[start + l])
+        });
         let global_min = if topo.peers == 1 {
             local_min
         } else {
@@ -121,7 +122,7 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
                 };
                 now.iter_mut().for_each(|w| *w = 0);
                 for_each_bit(&active, 0, n, |l| {
-                    if dist[l] < end {
+                    if best[start + l] < end {
                         set_bit(&mut now, l);
                     }
                 });
@@ -133,24 +134,19 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
             }
         };
         g.for_each_active(ctx, &g.out, from, |v, targets, weights| {
-            let dv = dist[v as usize];
+            let dv = best[start + v as usize];
             for (&t, &w) in targets.iter().zip(weights) {
                 if (w < delta) != light {
                     continue;
                 }
                 relaxed += 1;
                 let nd = dv + w;
-                let l = t.wrapping_sub(start) as usize;
-                if l < n {
-                    // Local targets improve in place.
-                    if nd < dist[l] {
-                        dist[l] = nd;
-                        set_bit(&mut active, l);
-                    }
-                } else {
-                    let best_sent = &mut sent[remote_slot(t)];
-                    if nd < f64::from(*best_sent) {
-                        *best_sent = round_up(nd);
+                let slot = &mut best[t as usize];
+                if nd < *slot {
+                    *slot = nd;
+                    if local.contains(&(t as usize)) {
+                        set_bit(&mut active, t as usize - start);
+                    } else {
                         remote += 1;
                         let w = topo.owner(t);
                         out[w].push((t - topo.starts[w], nd));
@@ -171,24 +167,16 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
         };
         for (l, d) in received {
             let l = l as usize;
-            if d < dist[l] {
-                dist[l] = d;
+            if d < best[start + l] {
+                best[start + l] = d;
                 set_bit(&mut active, l);
             }
         }
     }
     tracing::debug!(rounds, relaxed, remote, delta, "sssp done");
-    Ok(dist)
-}
-
-/// The smallest `f32` at least `x`.
-fn round_up(x: f64) -> f32 {
-    let r = x as f32;
-    if f64::from(r) < x {
-        r.next_up()
-    } else {
-        r
-    }
+    best.truncate(start + n);
+    best.drain(..start);
+    Ok(best)
 }
 
 /// The error for a graph with a negative (or NaN) weight, naming one such edge.
