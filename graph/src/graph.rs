@@ -722,13 +722,24 @@ impl<V: Item, E: Item> Graph<V, E> {
         let n = set.chunks();
         for i in 0..n {
             let c = if reverse { n - 1 - i } else { i };
-            let block = ctx
-                .blocks()
-                .get::<EdgeChunk<E>>(BlockId::new(set.dataset, c as u32))?
-                .ok_or_else(|| Error::Job(format!("edge partition {c} is missing")))?;
-            f(&block[0])?;
+            self.with_chunk(ctx, set, c, &mut f)??;
         }
         Ok(())
+    }
+
+    /// Calls `f` on chunk `c` of `set` (brought back into memory if it was spilled).
+    pub(crate) fn with_chunk<R>(
+        &self,
+        ctx: &Context<'_>,
+        set: &EdgeSet,
+        c: usize,
+        f: impl FnOnce(&EdgeChunk<E>) -> R,
+    ) -> Result<R> {
+        let block = ctx
+            .blocks()
+            .get::<EdgeChunk<E>>(BlockId::new(set.dataset, c as u32))?
+            .ok_or_else(|| Error::Job(format!("edge partition {c} is missing")))?;
+        Ok(f(&block[0]))
     }
 
     /// Calls `f(local source, targets, values)` for every local vertex whose bit is set in
@@ -745,15 +756,12 @@ impl<V: Item, E: Item> Graph<V, E> {
             if !any_bit(active, lo, hi) {
                 continue;
             }
-            let block = ctx
-                .blocks()
-                .get::<EdgeChunk<E>>(BlockId::new(set.dataset, c as u32))?
-                .ok_or_else(|| Error::Job(format!("edge partition {c} is missing")))?;
-            let chunk = &block[0];
-            for_each_bit(active, lo, hi, |v| {
-                let (t, w) = chunk.edges(v - lo);
-                f(v as u32, t, w);
-            });
+            self.with_chunk(ctx, set, c, |chunk| {
+                for_each_bit(active, lo, hi, |v| {
+                    let (t, w) = chunk.edges(v - lo);
+                    f(v as u32, t, w);
+                });
+            })?;
         }
         Ok(())
     }

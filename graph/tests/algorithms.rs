@@ -449,11 +449,17 @@ fn the_store_reads_as_collections_each_worker_its_shards() {
 /// every edge is light), and a wide spread (most edges heavy, many buckets).
 #[test]
 fn sssp_matches_dijkstra_on_awkward_weights() {
-    let shapes: [(&str, fn(u64, f64) -> f64); 4] = [
+    let shapes: [(&str, fn(u64, f64) -> f64); 5] = [
         ("zero", |_, _| 0.0),
         ("ties", |k, _| (k % 4) as f64 * 0.25),
         ("one huge", |k, w| if k == 7 { 1e12 } else { w }),
         ("spread", |k, w| w * 10f64.powi((k % 5) as i32 - 2)),
+        // Δ is estimated from a sample at the front of each worker's edges: here that
+        // sample says nothing about the rest.
+        (
+            "front light",
+            |k, w| if k < 300 { w * 1e-6 } else { w * 1e3 },
+        ),
     ];
     for (name, shape) in shapes {
         let mut t = random_graph(21, 400, 2400, true, false);
@@ -544,6 +550,41 @@ fn wcc_with_many_similar_components_matches_the_twin() {
             .unwrap();
             let got = results.into_iter().flatten().next().unwrap();
             assert_eq!(got, want, "seed {seed}, {k} components, {workers} workers");
+        }
+    }
+}
+
+#[test]
+fn sssp_rejects_negative_and_nan_weights() {
+    for bad in [-0.5, -1e9, f64::NAN] {
+        let mut t = random_graph(22, 200, 900, true, false);
+        let (a, b) = (t.vertices[3], t.vertices[4]);
+        // First, so that it is the edge kept for its pair.
+        t.edges.insert(0, (a, b, bad));
+        let source = t.vertices[0];
+        for workers in [1, 2, 3] {
+            let t2 = t.clone();
+            let err = execute(Config::threads(workers), move |ctx| {
+                let (v, e) = if ctx.index() == 0 {
+                    (
+                        t2.vertices.iter().map(|&v| (v, ())).collect(),
+                        t2.edges.clone(),
+                    )
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                let g = Graph::from_parts(ctx, v, e, (), true)?;
+                algo::sssp(ctx, &g, source).map(|_| ())
+            })
+            .expect_err("a bad weight is an error")
+            .to_string();
+            assert!(
+                err.contains("SSSP needs non-negative weights"),
+                "weight {bad}, {workers} workers: {err}"
+            );
+            if workers == 1 {
+                assert!(err.contains(&format!("edge {a} -> {b}")), "{err}");
+            }
         }
     }
 }
