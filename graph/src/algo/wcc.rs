@@ -24,7 +24,7 @@ use morpheus_rdd::Item;
 use morpheus_storage::hash::IntMap;
 
 use crate::graph::Topology;
-use crate::pregel::{bitmap, set_bit};
+use crate::pregel::{bitmap, get_bit, set_bit};
 use crate::Graph;
 
 #[inline]
@@ -95,22 +95,27 @@ fn forest(parent: &mut [u32]) -> Forest {
 /// `ours`. Where the two largest trees share a vertex they are one component, and only
 /// the members of theirs that ours lacks need a union: on skewed graphs most vertices are
 /// in both.
-fn merge(parent: &mut [u32], ours: &Forest, theirs: Forest) {
+///
+/// Returns a member of the merged giant and the members known to be in it (both giants
+/// where they met, else ours), which labelling uses to skip a `find` for each.
+fn merge(parent: &mut [u32], ours: Forest, theirs: Forest) -> (u32, Vec<u64>) {
     let (giant, bits, links) = theirs;
+    let (our_giant, mut members, _) = ours;
     if parent.is_empty() {
-        return;
+        return (our_giant, members);
     }
     let mut root = find(parent, giant);
     // A vertex in both giants joins them; after that, members of ours need nothing (and
     // where the giants are disjoint, `theirs & !ours` is all of theirs).
-    if let Some(i) = ours.1.iter().zip(&bits).position(|(a, b)| a & b != 0) {
-        let x = i as u32 * 64 + (ours.1[i] & bits[i]).trailing_zeros();
+    let shared = members.iter().zip(&bits).position(|(a, b)| a & b != 0);
+    if let Some(i) = shared {
+        let x = i as u32 * 64 + (members[i] & bits[i]).trailing_zeros();
         let rx = find(parent, x);
         if rx != root {
             root = link(parent, rx, root);
         }
     }
-    for (i, (&w, &o)) in bits.iter().zip(&ours.1).enumerate() {
+    for (i, (&w, &o)) in bits.iter().zip(&members).enumerate() {
         let mut w = w & !o;
         while w != 0 {
             let x = i as u32 * 64 + w.trailing_zeros();
@@ -132,6 +137,10 @@ fn merge(parent: &mut [u32], ours: &Forest, theirs: Forest) {
             last_root = link(parent, rx, last_root);
         }
     }
+    if shared.is_some() {
+        members.iter_mut().zip(&bits).for_each(|(m, b)| *m |= b);
+    }
+    (our_giant, members)
 }
 
 /// Component label (smallest id in the component) of every local vertex.
@@ -165,15 +174,19 @@ pub fn wcc<V: Item, E: Item>(ctx: &Context<'_>, g: &Graph<V, E>) -> Result<Vec<u
     };
     // One merge round: this worker sends its forest to `send_to` and unions in the one it
     // receives, if any.
-    let swap = |send_to: Option<usize>, parent: &mut Vec<u32>| -> Result<()> {
+    // The giant as of this worker's last merge (a member, and members); the forest only
+    // grows afterwards, so they stay in one component.
+    let mut giant: Option<(u32, Vec<u64>)> = None;
+    let mut swap = |send_to: Option<usize>, parent: &mut Vec<u32>| -> Result<()> {
         ctx.check()?;
         let ours = forest(parent);
         let mut out: Vec<Vec<Forest>> = vec![Vec::new(); peers];
         if let Some(w) = send_to {
             out[w].push(ours.clone());
         }
-        for theirs in ctx.exchange("wcc-merge", out)? {
-            merge(parent, &ours, theirs);
+        // At most one partner sends to a worker in a round.
+        if let Some(theirs) = ctx.exchange("wcc-merge", out)?.pop() {
+            giant = Some(merge(parent, ours, theirs));
         }
         Ok(())
     };
@@ -188,14 +201,33 @@ pub fn wcc<V: Item, E: Item>(ctx: &Context<'_>, g: &Graph<V, E>) -> Result<Vec<u
     if q < peers {
         swap((me + q < peers).then_some(me + q), &mut parent)?;
     }
-    label(ctx, topo, &mut parent)
+    label(ctx, topo, &mut parent, giant)
 }
 
 /// The smallest id of each local vertex's component, from the merged forest.
-fn label(ctx: &Context<'_>, topo: &Topology, parent: &mut [u32]) -> Result<Vec<u64>> {
+fn label(
+    ctx: &Context<'_>,
+    topo: &Topology,
+    parent: &mut [u32],
+    giant: Option<(u32, Vec<u64>)>,
+) -> Result<Vec<u64>> {
     let (start, n, ids) = (topo.start(), topo.local_len(), &topo.ids[..]);
     let lo = start as usize;
-    let roots: Vec<u32> = (start..start + n as u32).map(|x| find(parent, x)).collect();
+    let roots: Vec<u32> = match giant {
+        Some((g, members)) if n > 0 => {
+            let root = find(parent, g);
+            (start..start + n as u32)
+                .map(|x| {
+                    if get_bit(&members, x as usize) {
+                        root
+                    } else {
+                        find(parent, x)
+                    }
+                })
+                .collect()
+        }
+        _ => (start..start + n as u32).map(|x| find(parent, x)).collect(),
+    };
     // An owned root's label is its own id (the smallest in this range), unless another
     // range holds a smaller one: those are kept here.
     let mut lowered: IntMap<u32, u64> = IntMap::default();
