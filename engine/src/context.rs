@@ -292,7 +292,7 @@ impl Context<'_> {
         input.advance_to(epoch + 1);
         // Batches of the next epoch may arrive from a peer that is done with this one:
         // they stay in the inbox for the next exchange.
-        let mut deliver = |done: bool| -> Result<bool> {
+        let mut deliver = || -> Result<()> {
             let batches = std::mem::take(&mut *inbox.borrow_mut());
             let (now, later): (Vec<_>, Vec<_>) =
                 batches.into_iter().partition(|(t, _)| *t <= epoch);
@@ -301,16 +301,18 @@ impl Context<'_> {
                 records_out += b.len() as u64;
                 on_batch(b)?;
             }
-            Ok(done)
+            Ok(())
         };
+        // The inbox and the probe change only while the worker steps, so once the probe
+        // has passed the epoch after a delivery, every batch of it has been delivered.
         loop {
-            if deliver(!probe.less_than(&(epoch + 1)))? {
+            deliver()?;
+            if !probe.less_than(&(epoch + 1)) {
                 break;
             }
             self.check()?;
             worker.step_or_park(Some(Duration::from_micros(100)));
         }
-        deliver(true)?;
         self.channels.borrow_mut().insert(key, channel);
         drop(worker);
         let spill_after = self.blocks.metrics();

@@ -245,6 +245,37 @@ fn from_parts(t: &TestGraph, config: Config, source: u64, target: u64) -> (Resul
     (results.into_iter().flatten().next().unwrap(), metrics)
 }
 
+/// Runs `job` on `workers` workers over `t` as given (worker 0 provides every vertex and
+/// edge, duplicates included, and `Graph::from_parts` places them); worker 0's answer.
+fn on_graph<T: Send + 'static>(
+    t: &TestGraph,
+    workers: usize,
+    job: impl Fn(&morpheus_engine::Context<'_>, &Graph<(), f64>) -> morpheus_engine::Result<T>
+        + Send
+        + Sync
+        + 'static,
+) -> morpheus_engine::Result<T> {
+    let t = t.clone();
+    let (results, _) = execute(Config::threads(workers), move |ctx| {
+        let (v, e) = if ctx.index() == 0 {
+            (
+                t.vertices.iter().map(|&v| (v, ())).collect(),
+                t.edges.clone(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let g = Graph::from_parts(ctx, v, e, (), t.directed)?;
+        let answer = job(ctx, &g)?;
+        Ok((ctx.index() == 0).then_some(answer))
+    })?;
+    Ok(results
+        .into_iter()
+        .flatten()
+        .next()
+        .expect("worker 0 answers"))
+}
+
 #[test]
 fn algorithms_match_the_sequential_twins() {
     for (seed, directed, sparse) in [
@@ -469,29 +500,13 @@ fn sssp_matches_dijkstra_on_awkward_weights() {
         let source = t.vertices[0];
         let want = reference::sssp(&t.reference(), source).unwrap();
         for workers in [1, 2, 3] {
-            let t2 = t.clone();
-            let (results, _) = execute(Config::threads(workers), move |ctx| {
-                let (v, e) = if ctx.index() == 0 {
-                    (
-                        t2.vertices.iter().map(|&v| (v, ())).collect(),
-                        t2.edges.clone(),
-                    )
-                } else {
-                    (Vec::new(), Vec::new())
-                };
-                let g = Graph::from_parts(ctx, v, e, (), true)?;
-                let d = g.gather_values(ctx, &algo::sssp(ctx, &g, source)?)?;
-                Ok((ctx.index() == 0).then_some(d))
+            let got: Vec<f64> = on_graph(&t, workers, move |ctx, g| {
+                g.gather_values(ctx, &algo::sssp(ctx, g, source)?)
             })
-            .unwrap();
-            let got: Vec<f64> = results
-                .into_iter()
-                .flatten()
-                .next()
-                .unwrap()
-                .into_iter()
-                .map(|(_, d)| d)
-                .collect();
+            .unwrap()
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect();
             assert!(
                 close(&got, &want),
                 "{name}, {workers} workers\n{got:?}\n{want:?}"
@@ -533,22 +548,13 @@ fn wcc_with_many_similar_components_matches_the_twin() {
             "seed {seed}: the graph has the components it was built with"
         );
         for workers in [1, 2, 3, 4] {
-            let t2 = t.clone();
-            let (results, _) = execute(Config::threads(workers), move |ctx| {
-                let (v, e) = if ctx.index() == 0 {
-                    (
-                        t2.vertices.iter().map(|&v| (v, ())).collect(),
-                        t2.edges.clone(),
-                    )
-                } else {
-                    (Vec::new(), Vec::new())
-                };
-                let g = Graph::from_parts(ctx, v, e, (), t2.directed)?;
-                let labels = g.gather_values(ctx, &algo::wcc(ctx, &g)?)?;
-                Ok((ctx.index() == 0).then(|| labels.into_iter().map(|p| p.1).collect::<Vec<_>>()))
+            let got: Vec<u64> = on_graph(&t, workers, |ctx, g| {
+                g.gather_values(ctx, &algo::wcc(ctx, g)?)
             })
-            .unwrap();
-            let got = results.into_iter().flatten().next().unwrap();
+            .unwrap()
+            .into_iter()
+            .map(|p| p.1)
+            .collect();
             assert_eq!(got, want, "seed {seed}, {k} components, {workers} workers");
         }
     }
@@ -563,21 +569,9 @@ fn sssp_rejects_negative_and_nan_weights() {
         t.edges.insert(0, (a, b, bad));
         let source = t.vertices[0];
         for workers in [1, 2, 3] {
-            let t2 = t.clone();
-            let err = execute(Config::threads(workers), move |ctx| {
-                let (v, e) = if ctx.index() == 0 {
-                    (
-                        t2.vertices.iter().map(|&v| (v, ())).collect(),
-                        t2.edges.clone(),
-                    )
-                } else {
-                    (Vec::new(), Vec::new())
-                };
-                let g = Graph::from_parts(ctx, v, e, (), true)?;
-                algo::sssp(ctx, &g, source).map(|_| ())
-            })
-            .expect_err("a bad weight is an error")
-            .to_string();
+            let err = on_graph(&t, workers, move |ctx, g| algo::sssp(ctx, g, source))
+                .expect_err("a bad weight is an error")
+                .to_string();
             assert!(
                 err.contains("SSSP needs non-negative weights"),
                 "weight {bad}, {workers} workers: {err}"

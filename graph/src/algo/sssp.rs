@@ -113,7 +113,8 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
     let local = start..start + n;
     // `now`: the active vertices of the current bucket, relaxing their light edges this
     // round; `settled`: every vertex that did so in the current bucket, whose heavy edges
-    // are relaxed once when the bucket empties.
+    // are relaxed once when the bucket empties; `closed`: the `settled` of a bucket that
+    // closes this round, relaxing those heavy edges.
     let mut now = bitmap(n);
     let mut settled = bitmap(n);
     let mut closed = bitmap(n);

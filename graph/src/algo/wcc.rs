@@ -92,15 +92,18 @@ fn forest(parent: &mut [u32]) -> Forest {
 }
 
 /// Unions `theirs` (another worker's forest) into `parent`, whose own largest tree is
-/// `ours`. Where the two largest trees share a vertex they are one component, and only
-/// the members of theirs that ours lacks need a union: on skewed graphs most vertices are
-/// in both.
+/// `our_giant` with `members`. Where the two largest trees share a vertex they are one
+/// component, and only the members of theirs that ours lacks need a union: on skewed
+/// graphs most vertices are in both.
 ///
 /// Returns a member of the merged giant and the members known to be in it (both giants
 /// where they met, else ours), which labelling uses to skip a `find` for each.
-fn merge(parent: &mut [u32], ours: Forest, theirs: Forest) -> (u32, Vec<u64>) {
+fn merge(
+    parent: &mut [u32],
+    (our_giant, mut members): (u32, Vec<u64>),
+    theirs: Forest,
+) -> (u32, Vec<u64>) {
     let (giant, bits, links) = theirs;
-    let (our_giant, mut members, _) = ours;
     if parent.is_empty() {
         return (our_giant, members);
     }
@@ -172,21 +175,25 @@ pub fn wcc<V: Item, E: Item>(ctx: &Context<'_>, g: &Graph<V, E>) -> Result<Vec<u
     } else {
         peers.next_power_of_two() / 2
     };
-    // One merge round: this worker sends its forest to `send_to` and unions in the one it
-    // receives, if any.
     // The giant as of this worker's last merge (a member, and members); the forest only
     // grows afterwards, so they stay in one component.
     let mut giant: Option<(u32, Vec<u64>)> = None;
+    // One merge round: this worker sends its forest to `send_to` and unions in the one it
+    // receives, if any (its own links are not needed for that, only its giant).
     let mut swap = |send_to: Option<usize>, parent: &mut Vec<u32>| -> Result<()> {
         ctx.check()?;
-        let ours = forest(parent);
+        let (our_giant, bits, links) = forest(parent);
         let mut out: Vec<Vec<Forest>> = vec![Vec::new(); peers];
-        if let Some(w) = send_to {
-            out[w].push(ours.clone());
-        }
+        let members = match send_to {
+            Some(w) => {
+                out[w].push((our_giant, bits.clone(), links));
+                bits
+            }
+            None => bits,
+        };
         // At most one partner sends to a worker in a round.
         if let Some(theirs) = ctx.exchange("wcc-merge", out)?.pop() {
-            giant = Some(merge(parent, ours, theirs));
+            giant = Some(merge(parent, (our_giant, members), theirs));
         }
         Ok(())
     };
