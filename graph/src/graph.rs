@@ -404,6 +404,19 @@ fn cut_chunks<E: Item>(
         first = last;
     }
     if n == 0 {
+        // A worker without vertices (an empty graph, or fewer vertices than workers) still
+        // holds one empty chunk, so every chunk `bounds` names exists.
+        let empty = EdgeChunk::<E> {
+            first: 0,
+            offsets: vec![0],
+            targets: Vec::new(),
+            values: Vec::new(),
+        };
+        ctx.blocks().put(
+            BlockId::new(dataset, 0),
+            vec![empty],
+            StorageLevel::MemoryAndDisk,
+        )?;
         bounds.push(0);
     }
     Ok(EdgeSet {

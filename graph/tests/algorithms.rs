@@ -582,3 +582,101 @@ fn sssp_rejects_negative_and_nan_weights() {
         }
     }
 }
+
+/// Graphs with fewer vertices than workers leave some workers without any vertex (and an
+/// empty store leaves all of them without): every algorithm still runs and matches its
+/// twin, from the store and from collections, on 1 to 4 workers.
+#[test]
+fn graphs_smaller_than_the_worker_count_match_the_twins() {
+    let graphs = [
+        (
+            "one vertex with a self-loop",
+            vec![5u64],
+            vec![(5u64, 5u64, 1.0)],
+            true,
+        ),
+        ("one isolated vertex", vec![9], Vec::new(), false),
+        (
+            "a directed path of three",
+            vec![1, 2, 3],
+            vec![(1, 2, 1.0), (2, 3, 2.0)],
+            true,
+        ),
+        (
+            "an undirected triangle",
+            vec![10, 20, 30],
+            vec![(10, 20, 1.0), (20, 30, 1.0), (30, 10, 1.0)],
+            false,
+        ),
+    ];
+    for (name, vertices, edges, directed) in graphs {
+        let t = TestGraph {
+            vertices,
+            edges,
+            directed,
+        };
+        let (source, target) = (t.vertices[0], *t.vertices.last().unwrap());
+        let want = expected(&t, source, target);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        t.store(&path, 4);
+        for workers in [1, 2, 3, 4] {
+            let (got, _) = from_parts(&t, Config::threads(workers), source, target);
+            assert_same(&got, &want, &format!("{name}, {workers} workers, parts"));
+            let path = path.clone();
+            let (results, _) = execute(Config::threads(workers), move |ctx| {
+                let store = Store::open_read_only(&path).unwrap();
+                let g = Graph::load(ctx, &store)?;
+                run_all(&g, ctx, source, target)
+            })
+            .unwrap();
+            let got = results.into_iter().flatten().next().unwrap();
+            assert_same(&got, &want, &format!("{name}, {workers} workers, store"));
+        }
+    }
+}
+
+/// An empty store: the algorithms without a source give no values (and no triangles);
+/// those with one say the source is not in the graph.
+#[test]
+fn every_algorithm_runs_on_an_empty_store() {
+    use morpheus_graph::run::{self, Algorithm, Params};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    for directed in [true, false] {
+        let _ = std::fs::remove_dir_all(&path);
+        let mut options = StoreOptions::default();
+        options.directed = directed;
+        Store::create(&path, &options).unwrap();
+        for workers in [1, 2, 3, 4] {
+            for algorithm in Algorithm::ALL {
+                let path = path.clone();
+                let params = Params {
+                    source: Some(1),
+                    target: Some(2),
+                    ..Params::default()
+                };
+                let got = execute(Config::threads(workers), move |ctx| {
+                    let store = Store::open_read_only(&path).unwrap();
+                    run::run(ctx, &store, algorithm, &params)
+                });
+                let what = format!("{algorithm}, directed {directed}, {workers} workers");
+                match algorithm {
+                    Algorithm::Bfs | Algorithm::Sssp | Algorithm::Path => {
+                        let err = got.expect_err(&what).to_string();
+                        assert!(err.contains("is not in the graph"), "{what}: {err}");
+                    }
+                    _ => {
+                        let (outcomes, _) = got.unwrap_or_else(|e| panic!("{what}: {e}"));
+                        assert_eq!(outcomes.len(), workers, "{what}");
+                        let o = &outcomes[0];
+                        assert!(o.ids.is_empty() && o.values.is_empty(), "{what}: {o:?}");
+                        let summary =
+                            (algorithm == Algorithm::Triangles).then(|| "triangles 0".to_owned());
+                        assert_eq!(o.summary, summary, "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
