@@ -35,6 +35,7 @@ use crate::codec::{put_varint, DecodeError, Reader};
 use crate::error::{IoContext, Result};
 use crate::hash::IntMap;
 use crate::record::{CellKey, CellKind};
+use crate::replace::replace_file;
 use crate::segment::SegmentKind;
 use crate::shard::{Entry, Loc, Shard};
 
@@ -219,11 +220,8 @@ pub(crate) fn write(shard: &Shard, txn: u64) -> Result<()> {
     let bytes = encode(shard, txn);
     let target = path(&shard.dir);
     let tmp = target.with_extension("ckpt.tmp");
-    let mut f = fs::File::create(&tmp).at(&tmp)?;
-    f.write_all(&bytes).at(&tmp)?;
-    drop(f);
-    fs::rename(&tmp, &target).at(&target)?;
-    Ok(())
+    // A failed write (a full disk) removes the temporary file at once.
+    replace_file(&target, &tmp, false, |f| f.write_all(&bytes))
 }
 
 /// Reads shard `shard`'s checkpoint: `None` when there is none or it cannot be used (the

@@ -4,15 +4,18 @@
 //!
 //! Crash safety, step by step (each step is atomic on POSIX file systems):
 //! 1. live records are copied byte-for-byte (CRCs unchanged) into `ID.cmp.tmp`, fsynced;
-//!    a crash here leaves a `.tmp` file that the next open deletes;
+//!    a crash here leaves a `.tmp` file that the next open deletes (a failed write, such
+//!    as a full disk, deletes it at once);
 //! 2. `ID.cmp.tmp` is renamed to `ID.cmp` and the directory fsynced; a crash here leaves
-//!    each live record twice with the same version, which open treats as one live copy and
-//!    one dead duplicate;
-//! 3. the old segment is unlinked and the directory fsynced.
+//!    an output the segment list does not name, which open ignores (and a writable open
+//!    deletes) as a leftover;
+//! 3. the shard's segment list is rewritten with the outputs in place of the victims; a
+//!    crash here leaves victims the list does not name: leftovers again;
+//! 4. the old segments are unlinked and the directory fsynced.
 //!
 //! The active log segment is never compacted, so commit marks stay valid throughout.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 
 use rayon::prelude::*;
@@ -22,6 +25,8 @@ use crate::error::{IoContext, Result};
 use crate::manifest::sync_dir;
 use crate::raw;
 use crate::record::CellKey;
+use crate::replace::replace_file;
+use crate::seglist;
 use crate::segment::{
     encode_header, segment_path, RecordScan, ScanItem, SegmentKind, SEGMENT_HEADER_BYTES,
 };
@@ -111,15 +116,8 @@ fn rewrite(sh: &Shard, shard: usize, victim: u64, new_id: u64) -> Result<Rewritt
     }
     let path = segment_path(&sh.dir, new_id, SegmentKind::Compacted);
     let tmp = path.with_extension("cmp.tmp");
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .at(&tmp)?;
-    f.write_all(&out).at(&tmp)?;
-    f.sync_all().at(&tmp)?;
-    drop(f);
-    fs::rename(&tmp, &path).at(&path)?;
+    // A failed write (a full disk) removes the temporary file at once.
+    replace_file(&path, &tmp, true, |f| f.write_all(&out))?;
     let file = File::open(&path).at(&path)?;
     let len = out.len() as u64;
     let segment = Segment {
@@ -179,7 +177,7 @@ impl Store {
         // Apply what succeeded (each rewrite is complete and durable on its own), then report
         // the first failure.
         let mut first_err = None;
-        let mut touched = Vec::new();
+        let mut victims: Vec<Vec<std::path::PathBuf>> = vec![Vec::new(); self.shards.len()];
         for r in results {
             let r = match r {
                 Ok(r) => r,
@@ -189,10 +187,8 @@ impl Store {
                 }
             };
             let sh = &mut self.shards[r.shard];
-            // The checkpoint names the victim: it goes first (see `checkpoint`), durably
-            // with the new segment's name.
+            // The checkpoint names the victim: it goes first (see `checkpoint`).
             sh.drop_checkpoint()?;
-            sync_dir(&sh.dir)?;
             report.segments_compacted += 1;
             report.bytes_before += r.before;
             if let Some((id, seg, moved)) = r.output {
@@ -206,14 +202,21 @@ impl Store {
                 sh.segments.insert(id, seg);
             }
             if let Some(old) = sh.segments.remove(&r.victim) {
-                fs::remove_file(&old.path).at(&old.path)?;
+                victims[r.shard].push(old.path);
             }
-            touched.push(r.shard);
         }
-        touched.sort_unstable();
-        touched.dedup();
-        for si in touched {
-            sync_dir(&self.shards[si].dir)?;
+        for (sh, victims) in self.shards.iter().zip(victims) {
+            if victims.is_empty() {
+                continue;
+            }
+            // Outputs are listed (durably, with the checkpoint's removal) before any victim
+            // is unlinked: a victim left by a crash is then an unlisted leftover.
+            sync_dir(&sh.dir)?;
+            seglist::write(&sh.dir, sh.id, &sh.seglist())?;
+            for v in victims {
+                fs::remove_file(&v).at(&v)?;
+            }
+            sync_dir(&sh.dir)?;
         }
         self.refresh_checkpoints();
         tracing::info!(

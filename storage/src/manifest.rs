@@ -1,5 +1,9 @@
 //! The store manifest (`MANIFEST.json`): format version, shard count, directed and weighted
 //! flags, segment size and the property schema. Rewritten atomically (temp file, fsync, rename).
+//!
+//! A `"checksum"` key holds the CRC32 of the canonical form of every other field (keys sorted,
+//! compact JSON), so an edited or damaged manifest is corruption, not a different graph. A
+//! manifest without one (written before it existed) opens; a writable open adds it.
 
 use std::fs;
 use std::io::Write;
@@ -9,9 +13,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::cell::ValueType;
 use crate::error::{Error, IoContext, Result};
+use crate::replace::replace_file;
 
-/// Current on-disk format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// Current on-disk format version: 2 adds each shard's segment list (`SEGMENTS`). Version 1
+/// stores open too (read-only trusting the segment files on disk; a writable open lists
+/// them and saves the manifest as version 2).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format version this build opens.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
+
+const CHECKSUM_KEY: &str = "checksum";
 
 /// File name of the manifest inside a store directory.
 pub const MANIFEST_FILE: &str = "MANIFEST.json";
@@ -82,8 +94,65 @@ pub struct Manifest {
     pub id: u64,
 }
 
+/// The canonical text a manifest checksum covers: `v` without its checksum key, objects'
+/// keys sorted, compact.
+fn canonical(v: &serde_json::Value) -> String {
+    let mut v = v.clone();
+    if let serde_json::Value::Object(m) = &mut v {
+        m.remove(CHECKSUM_KEY);
+    }
+    // Keys are written sorted whether or not serde_json preserves insertion order.
+    let mut text = String::new();
+    write_sorted(&v, &mut text);
+    text
+}
+
+fn write_sorted(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write_sorted(&m[k], out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_sorted(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A manifest as read, with what a writable open must bring up to date.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub manifest: Manifest,
+    /// Whether the file carried a checksum (legacy manifests do not).
+    pub checksummed: bool,
+}
+
 impl Manifest {
     pub(crate) fn load(dir: &Path) -> Result<Self> {
+        Ok(Self::load_checked(dir)?.manifest)
+    }
+
+    /// Reads and checks the manifest: its checksum when it has one, the format version,
+    /// and the ranges of its fields.
+    pub(crate) fn load_checked(dir: &Path) -> Result<Loaded> {
         let path = dir.join(MANIFEST_FILE);
         let text = fs::read_to_string(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -95,14 +164,40 @@ impl Manifest {
                 Error::io(&path, e)
             }
         })?;
-        let m: Manifest = serde_json::from_str(&text)
-            .map_err(|e| Error::corrupt(&path, 0, format!("manifest is not valid: {e}")))?;
-        if m.format_version != FORMAT_VERSION {
+        let invalid =
+            |e: serde_json::Error| Error::corrupt(&path, 0, format!("manifest is not valid: {e}"));
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(invalid)?;
+        let checksummed = match value.get(CHECKSUM_KEY) {
+            None => false,
+            Some(c) => {
+                let want = c
+                    .as_u64()
+                    .ok_or_else(|| Error::corrupt(&path, 0, "manifest checksum is not a number"))?;
+                let got = u64::from(crc32fast::hash(canonical(&value).as_bytes()));
+                if want != got {
+                    return Err(Error::corrupt(
+                        &path,
+                        0,
+                        format!(
+                            "checksum mismatch: the file says {want}, its contents hash to {got}"
+                        ),
+                    ));
+                }
+                true
+            }
+        };
+        let mut value = value;
+        if let serde_json::Value::Object(m) = &mut value {
+            m.remove(CHECKSUM_KEY);
+        }
+        let m: Manifest = serde_json::from_value(value).map_err(invalid)?;
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&m.format_version) {
             return Err(Error::corrupt(
                 &path,
                 0,
                 format!(
-                    "format version {} is not supported (this build reads {FORMAT_VERSION})",
+                    "format version {} is not supported (this build reads \
+                     {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION})",
                     m.format_version
                 ),
             ));
@@ -114,19 +209,31 @@ impl Manifest {
                 "shard count or segment size out of range",
             ));
         }
-        Ok(m)
+        if m.format_version >= 2 && !checksummed {
+            return Err(Error::corrupt(&path, 0, "manifest checksum missing"));
+        }
+        Ok(Loaded {
+            manifest: m,
+            checksummed,
+        })
+    }
+
+    /// Whether the store keeps segment lists (format version 2 and later).
+    pub(crate) fn lists_segments(&self) -> bool {
+        self.format_version >= 2
     }
 
     pub(crate) fn save(&self, dir: &Path) -> Result<()> {
         let path = dir.join(MANIFEST_FILE);
         let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
-        let mut text = serde_json::to_string_pretty(self).expect("manifest serialises");
+        let mut value = serde_json::to_value(self).expect("manifest serialises");
+        let crc = crc32fast::hash(canonical(&value).as_bytes());
+        if let serde_json::Value::Object(m) = &mut value {
+            m.insert(CHECKSUM_KEY.into(), crc.into());
+        }
+        let mut text = serde_json::to_string_pretty(&value).expect("manifest serialises");
         text.push('\n');
-        let mut f = fs::File::create(&tmp).at(&tmp)?;
-        f.write_all(text.as_bytes()).at(&tmp)?;
-        f.sync_all().at(&tmp)?;
-        fs::rename(&tmp, &path).at(&path)?;
-        sync_dir(dir)
+        replace_file(&path, &tmp, true, |f| f.write_all(text.as_bytes()))
     }
 }
 

@@ -8,12 +8,14 @@
 use std::path::{Path, PathBuf};
 
 use crate::codec::Reader;
-use crate::manifest::FORMAT_VERSION;
 use crate::record::{decode_record, RecordError, RecordHeader};
 
 /// Size of the segment header.
 pub const SEGMENT_HEADER_BYTES: u64 = 32;
 const MAGIC: &[u8; 8] = b"MPHSEG01";
+/// Format number in every segment header; the segment layout has not changed since format
+/// version 1 of the store (the store's version is the manifest's).
+const SEGMENT_FORMAT: u32 = 1;
 
 /// How a segment came to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +62,7 @@ pub fn encode_header(
 ) -> [u8; SEGMENT_HEADER_BYTES as usize] {
     let mut h = [0u8; SEGMENT_HEADER_BYTES as usize];
     h[..8].copy_from_slice(MAGIC);
-    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[8..12].copy_from_slice(&SEGMENT_FORMAT.to_le_bytes());
     h[12..16].copy_from_slice(&shard.to_le_bytes());
     h[16..24].copy_from_slice(&id.to_le_bytes());
     h[24] = match kind {

@@ -15,10 +15,13 @@ use crate::hash::IntMap;
 use crate::manifest::sync_dir;
 use crate::raw::{self, FileBytes};
 use crate::record::{decode_record, encode_record, CellKey, CellKind, RecordHeader, RecordKind};
+use crate::seglist::{self, Listed};
 use crate::segment::{
-    check_header, encode_header, parse_segment_name, segment_path, RecordScan, ScanItem,
-    SegmentKind, SEGMENT_HEADER_BYTES,
+    encode_header, parse_segment_name, segment_path, RecordScan, ScanItem, SegmentKind,
+    SEGMENT_HEADER_BYTES,
 };
+
+mod open;
 
 /// Placement of vertex `id`: a fixed 64-bit mix (murmur3's finalizer) modulo the shard count.
 /// Part of the on-disk format: never change it.
@@ -128,253 +131,6 @@ impl Entry {
 }
 
 impl Shard {
-    /// Creates an empty shard with one empty log segment (id 1).
-    pub(crate) fn create(store: &Path, id: u32) -> Result<ShardMark> {
-        let dir = shard_dir(store, id);
-        fs::create_dir(&dir).at(&dir)?;
-        let path = segment_path(&dir, 1, SegmentKind::Log);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .at(&path)?;
-        f.write_all(&encode_header(id, 1, SegmentKind::Log))
-            .at(&path)?;
-        f.sync_all().at(&path)?;
-        sync_dir(&dir)?;
-        Ok(ShardMark {
-            segment: 1,
-            offset: SEGMENT_HEADER_BYTES,
-        })
-    }
-
-    /// Opens a shard at commit mark `mark`: drops uncommitted log segments and tails (when
-    /// `writable`), and rebuilds the index: from the checkpoint where one is usable, by a
-    /// CRC-checked scan of every record it does not cover.
-    pub(crate) fn open(store: &Path, id: u32, mark: ShardMark, writable: bool) -> Result<Self> {
-        let dir = shard_dir(store, id);
-        let mut found: Vec<(u64, SegmentKind, PathBuf)> = Vec::new();
-        for entry in fs::read_dir(&dir).at(&dir)? {
-            let entry = entry.at(&dir)?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let path = entry.path();
-            if name == checkpoint::CHECKPOINT_FILE {
-                continue;
-            }
-            if name.ends_with(".tmp") {
-                // A cleaner output or checkpoint that was never renamed: not part of the
-                // store.
-                if writable {
-                    fs::remove_file(&path).at(&path)?;
-                }
-                continue;
-            }
-            match parse_segment_name(&name) {
-                Some((seg, kind)) => found.push((seg, kind, path)),
-                None => {
-                    return Err(Error::corrupt(
-                        &path,
-                        0,
-                        "unexpected file in shard directory",
-                    ))
-                }
-            }
-        }
-        found.sort_by_key(|(seg, _, _)| *seg);
-        let mut shard = Shard {
-            id,
-            dir,
-            segments: BTreeMap::new(),
-            index: IntMap::default(),
-            mark,
-            next_segment: 1,
-            uncommitted_bytes: 0,
-            checkpointed_bytes: 0,
-        };
-        let mut saw_active = false;
-        let mut kept = Vec::with_capacity(found.len());
-        for (seg, kind, path) in found {
-            shard.next_segment = shard.next_segment.max(seg + 1);
-            if kind == SegmentKind::Log && seg > mark.segment {
-                // Started by a transaction that never committed.
-                shard.uncommitted_bytes += fs::metadata(&path).map_or(0, |m| m.len());
-                if writable {
-                    fs::remove_file(&path).at(&path)?;
-                }
-                continue;
-            }
-            let file = OpenOptions::new()
-                .read(true)
-                .write(writable)
-                .open(&path)
-                .at(&path)?;
-            let file_len = file.metadata().at(&path)?.len();
-            let len = if kind == SegmentKind::Log && seg == mark.segment {
-                saw_active = true;
-                if file_len < mark.offset {
-                    return Err(Error::corrupt(
-                        &path,
-                        file_len,
-                        format!(
-                            "committed data missing: file is {file_len} bytes, commit log says {}",
-                            mark.offset
-                        ),
-                    ));
-                }
-                shard.uncommitted_bytes += file_len - mark.offset;
-                if file_len > mark.offset && writable {
-                    file.set_len(mark.offset).at(&path)?;
-                    file.sync_all().at(&path)?;
-                }
-                mark.offset
-            } else {
-                file_len
-            };
-            kept.push((seg, kind, path, file, len));
-        }
-        let covered = shard.restore_checkpoint(&kept)?;
-        if covered.is_empty() && writable {
-            // An unusable checkpoint (it was logged) would only be read and rejected again.
-            checkpoint::remove(&shard.dir)?;
-        }
-        for (seg, kind, path, file, len) in kept {
-            let from = covered.get(&seg).copied().unwrap_or(0);
-            if from < len {
-                shard.load_segment(seg, kind, path, file, len, from)?;
-            }
-        }
-        if !saw_active {
-            let path = segment_path(&shard.dir, mark.segment, SegmentKind::Log);
-            return Err(Error::corrupt(
-                &path,
-                0,
-                "active log segment named by the commit log is missing",
-            ));
-        }
-        if writable {
-            // Recovery removed the tail: nothing uncommitted remains.
-            shard.uncommitted_bytes = 0;
-            sync_dir(&shard.dir)?;
-        }
-        Ok(shard)
-    }
-
-    /// Takes the index from the shard's checkpoint when it is usable for the segments `kept`
-    /// (id, kind, path, file, valid length): the covered segments enter `segments` with the
-    /// checkpoint's accounting. Returns the length covered per segment id (empty without a
-    /// usable checkpoint: everything is scanned).
-    fn restore_checkpoint(
-        &mut self,
-        kept: &[(u64, SegmentKind, PathBuf, File, u64)],
-    ) -> Result<IntMap<u64, u64>> {
-        let mut covered = IntMap::default();
-        let Some(ckpt) = checkpoint::read(&self.dir, self.id) else {
-            return Ok(covered);
-        };
-        let on_disk: IntMap<u64, usize> = kept.iter().enumerate().map(|(i, k)| (k.0, i)).collect();
-        for c in &ckpt.segments {
-            let usable = on_disk.get(&c.id).is_some_and(|&i| {
-                let (_, kind, _, _, len) = &kept[i];
-                *kind == c.kind && c.len <= *len && c.len >= SEGMENT_HEADER_BYTES
-            });
-            if !usable {
-                tracing::warn!(
-                    shard = self.id,
-                    segment = c.id,
-                    "index checkpoint names a segment that is missing or shorter; \
-                     rebuilding the index from the segments"
-                );
-                return Ok(covered);
-            }
-        }
-        for c in &ckpt.segments {
-            let (_, kind, path, file, _) = &kept[on_disk[&c.id]];
-            // Headers are cheap to check, and a wrong one means the file is not the
-            // segment the checkpoint describes.
-            let mut header = [0u8; SEGMENT_HEADER_BYTES as usize];
-            file.read_exact_at(&mut header, 0).at(path)?;
-            check_header(&header, self.id, c.id, *kind).map_err(|r| Error::corrupt(path, 0, r))?;
-        }
-        for c in ckpt.segments {
-            let (_, _, path, file, _) = &kept[on_disk[&c.id]];
-            self.segments.insert(
-                c.id,
-                Segment {
-                    kind: c.kind,
-                    path: path.clone(),
-                    file: file.try_clone().at(path)?,
-                    len: c.len,
-                    live_bytes: c.live_bytes,
-                },
-            );
-            self.checkpointed_bytes += c.len - SEGMENT_HEADER_BYTES;
-            covered.insert(c.id, c.len);
-        }
-        self.index = ckpt.index;
-        tracing::debug!(
-            shard = self.id,
-            cells = self.index.len(),
-            "index restored from checkpoint"
-        );
-        Ok(covered)
-    }
-
-    /// Scans the records of segment `seg` in `[from, len)` into the index (`from` is 0 for
-    /// the whole segment, or the length a checkpoint already covers) and records the
-    /// segment with its live bytes.
-    fn load_segment(
-        &mut self,
-        seg: u64,
-        kind: SegmentKind,
-        path: PathBuf,
-        file: File,
-        len: u64,
-        from: u64,
-    ) -> Result<()> {
-        let bytes = raw::map(&file).at(&path)?;
-        check_header(&bytes, self.id, seg, kind).map_err(|r| Error::corrupt(&path, 0, r))?;
-        // Net change of the segment's live bytes (records a checkpoint covers may die).
-        let mut live = 0i64;
-        for item in RecordScan::from(&bytes, from.max(SEGMENT_HEADER_BYTES), len) {
-            match item {
-                ScanItem::Bad { offset, reason, .. } => {
-                    return Err(Error::corrupt(&path, offset, reason));
-                }
-                ScanItem::Record {
-                    offset,
-                    header,
-                    payload,
-                } => {
-                    let loc = Loc {
-                        segment: seg,
-                        offset,
-                    };
-                    let counts = record_counts(&header, payload)
-                        .map_err(|r| Error::corrupt(&path, offset, r))?;
-                    let entry = Entry::of_record(loc, &header, counts);
-                    live += i64::from(entry.record_len);
-                    if let Some(old) = self.upsert(header.key, entry, seg) {
-                        live -= i64::from(old);
-                    }
-                }
-            }
-        }
-        drop(bytes);
-        let base = self.segments.get(&seg).map_or(0, |s| s.live_bytes);
-        self.segments.insert(
-            seg,
-            Segment {
-                kind,
-                path,
-                file,
-                len,
-                live_bytes: (base as i64 + live) as u64,
-            },
-        );
-        Ok(())
-    }
-
     /// Record bytes appended since the checkpoint on disk (all of them without one).
     pub(crate) fn uncheckpointed_bytes(&self) -> u64 {
         let total: u64 = self.segments.values().map(Segment::record_bytes).sum();
@@ -750,6 +506,9 @@ impl<'a> ShardWriter<'a> {
                 s.len = self.len;
             }
             sync_dir(&self.shard.dir)?;
+            // Segments were sealed: list them (their data is durable) before the commit
+            // record names the new active segment.
+            seglist::write(&self.shard.dir, self.shard.id, &self.sealed_list())?;
         }
         self.writes.mark = ShardMark {
             segment: self.seg,
@@ -757,11 +516,39 @@ impl<'a> ShardWriter<'a> {
         };
         Ok(self.writes)
     }
+
+    /// The shard's segment list once this transaction commits: the segments listed before,
+    /// the formerly active segment and every segment sealed since, each at its final length.
+    fn sealed_list(&self) -> Vec<Listed> {
+        let mut list = self.shard.seglist();
+        for &(id, len) in &self.writes.segment_lens {
+            list.push(Listed {
+                id,
+                kind: SegmentKind::Log,
+                len,
+            });
+        }
+        for (id, s) in &self.writes.new_segments {
+            if *id != self.seg {
+                list.push(Listed {
+                    id: *id,
+                    kind: SegmentKind::Log,
+                    len: s.len,
+                });
+            }
+        }
+        list.sort_by_key(|l| l.id);
+        list
+    }
 }
 
 /// Undoes an uncommitted transaction's bytes on one shard: truncates the active segment back
-/// to `start` and removes segments created after it. Used when a commit fails part-way.
+/// to `start`, removes segments created after it and restores the segment list. Used when a
+/// commit fails part-way; best effort (open treats whatever is left as uncommitted).
 pub(crate) fn rollback(shard: &Shard, start: ShardMark) {
+    if let Err(e) = seglist::write(&shard.dir, shard.id, &shard.seglist()) {
+        tracing::warn!("segment list of shard {} not restored: {e}", shard.id);
+    }
     let active = segment_path(&shard.dir, start.segment, SegmentKind::Log);
     if let Ok(f) = OpenOptions::new().write(true).open(&active) {
         let _ = f.set_len(start.offset);

@@ -439,7 +439,8 @@ impl Store {
                 reason: "no such directory".into(),
             });
         }
-        let manifest = Manifest::load(dir)?;
+        let loaded = Manifest::load_checked(dir)?;
+        let mut manifest = loaded.manifest;
         let lock_file = lock(dir, writable)?;
         let state = commit::read(dir, manifest.shards)?;
         let log = if writable {
@@ -450,12 +451,19 @@ impl Store {
             None
         };
         let last = state.last;
+        let lists = manifest.lists_segments();
         let shards = last
             .marks
             .par_iter()
             .enumerate()
-            .map(|(i, &mark)| Shard::open(dir, i as u32, mark, writable))
+            .map(|(i, &mark)| Shard::open(dir, i as u32, mark, writable, lists))
             .collect::<Result<Vec<_>>>()?;
+        if writable && (!lists || !loaded.checksummed) {
+            // Every shard now has its segment list: the store is of the current format.
+            tracing::info!(store = %dir.display(), "manifest upgraded to format {FORMAT_VERSION}");
+            manifest.format_version = FORMAT_VERSION;
+            manifest.save(dir)?;
+        }
         tracing::debug!(store = %dir.display(), txn = last.txn, lsn = last.last_lsn, "store opened");
         Ok(Self {
             dir: dir.to_owned(),

@@ -12,10 +12,12 @@ use serde::Serialize;
 use crate::cell::{EdgeBlock, VertexData};
 use crate::checkpoint::{self, Checkpoint};
 use crate::commit::{self, ShardMark};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::layout::classify;
 use crate::manifest::Manifest;
 use crate::raw;
 use crate::record::{CellKey, CellKind, RecordKind};
+use crate::seglist;
 use crate::segment::{check_header, parse_segment_name, RecordScan, ScanItem, SegmentKind};
 use crate::shard::{record_counts, shard_dir, Entry, Loc};
 
@@ -44,6 +46,10 @@ impl std::fmt::Display for Problem {
 pub struct VerifyReport {
     /// Everything wrong; empty for a clean store.
     pub problems: Vec<Problem>,
+    /// What is harmless to the store's contents but worth knowing: leftovers of an
+    /// interrupted compaction, damaged edge-log frames (incremental runs over the
+    /// transactions they cover fall back to comparing cells).
+    pub warnings: Vec<Problem>,
     /// Segment files checked.
     pub segments: u64,
     /// Records checked.
@@ -69,6 +75,7 @@ struct Seen {
 #[derive(Default)]
 struct ShardCheck {
     problems: Vec<Problem>,
+    warnings: Vec<Problem>,
     segments: u64,
     records: u64,
     uncommitted: u64,
@@ -85,7 +92,24 @@ fn problem(path: &Path, offset: Option<u64>, message: impl Into<String>) -> Prob
     }
 }
 
-fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck {
+/// A storage error as a problem: its file, offset and reason.
+fn from_error(e: Error) -> Problem {
+    match e {
+        Error::Corrupt {
+            path,
+            offset,
+            reason,
+        } => Problem {
+            path,
+            offset: Some(offset),
+            message: reason,
+        },
+        Error::Io { path, source } => problem(&path, None, source.to_string()),
+        other => problem(Path::new(""), None, other.to_string()),
+    }
+}
+
+fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>, lists: bool) -> ShardCheck {
     let mut c = ShardCheck::default();
     let dir = shard_dir(store, shard);
     let entries = match fs::read_dir(&dir) {
@@ -103,8 +127,13 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck 
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         match parse_segment_name(&name) {
-            Some((id, kind)) => segs.push((id, kind, e.path())),
-            None if name.ends_with(".tmp") || name == checkpoint::CHECKPOINT_FILE => {}
+            Some((id, kind)) => {
+                let len = e.metadata().map_or(0, |m| m.len());
+                segs.push((id, kind, e.path(), len));
+            }
+            None if name.ends_with(".tmp")
+                || name == checkpoint::CHECKPOINT_FILE
+                || name == seglist::SEGLIST_FILE => {}
             None => c.problems.push(problem(
                 &e.path(),
                 None,
@@ -113,6 +142,37 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck 
         }
     }
     segs.sort_by_key(|s| s.0);
+    let listed = if lists {
+        match seglist::read(&dir, shard) {
+            Ok(Some(l)) => Some(l),
+            Ok(None) => {
+                c.problems.push(problem(
+                    &seglist::path(&dir),
+                    None,
+                    "segment list is missing",
+                ));
+                None
+            }
+            Err(e) => {
+                c.problems.push(from_error(e));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let layout = classify(&dir, mark, listed.as_deref(), segs);
+    c.problems
+        .extend(layout.problems.into_iter().map(from_error));
+    c.uncommitted = layout.active_tail + layout.uncommitted.iter().map(|f| f.file_len).sum::<u64>();
+    for f in &layout.leftovers {
+        c.warnings.push(problem(
+            &f.path,
+            None,
+            "not in the segment list: left by an interrupted compaction; \
+             ignored, and removed by the next writable open",
+        ));
+    }
     let ckpt = read_checkpoint(&dir, shard, &mut c.problems);
     let covered_len = |id: u64| {
         ckpt.as_ref()
@@ -122,19 +182,8 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck 
     // The newest record of each cell within the lengths the checkpoint covers.
     let mut covered: HashMap<CellKey, Entry> = HashMap::new();
     let mut segs_seen = HashMap::new();
-    if let Some(m) = mark {
-        if !segs
-            .iter()
-            .any(|&(id, kind, _)| id == m.segment && kind == SegmentKind::Log)
-        {
-            c.problems.push(problem(
-                &dir,
-                None,
-                format!("active log segment {} is missing", m.segment),
-            ));
-        }
-    }
-    for (id, kind, path) in segs {
+    for f in layout.committed {
+        let (id, kind, path, end) = (f.id, f.kind, f.path, f.len);
         let file = match fs::File::open(&path) {
             Ok(f) => f,
             Err(e) => {
@@ -151,28 +200,6 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>) -> ShardCheck 
                 continue;
             }
         };
-        let mut end = bytes.len() as u64;
-        if let (Some(m), SegmentKind::Log) = (mark, kind) {
-            if id > m.segment {
-                c.uncommitted += end;
-                continue;
-            }
-            if id == m.segment {
-                if end < m.offset {
-                    c.problems.push(problem(
-                        &path,
-                        Some(end),
-                        format!(
-                            "committed data missing: file ends at {end}, commit log says {}",
-                            m.offset
-                        ),
-                    ));
-                } else {
-                    c.uncommitted += end - m.offset;
-                    end = m.offset;
-                }
-            }
-        }
         c.segments += 1;
         segs_seen.insert(id, (kind, end));
         if let Err(r) = check_header(&bytes, shard, id, kind) {
@@ -342,7 +369,7 @@ pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport> {
     let checks: Vec<ShardCheck> = marks
         .par_iter()
         .enumerate()
-        .map(|(s, &m)| check_shard(dir, s as u32, m))
+        .map(|(s, &m)| check_shard(dir, s as u32, m, manifest.lists_segments()))
         .collect();
     // Logical checks need every shard's live vertices.
     let mut live_vertices = HashSet::new();
@@ -356,6 +383,7 @@ pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport> {
     for (s, c) in checks.into_iter().enumerate() {
         let sdir = shard_dir(dir, s as u32);
         report.problems.extend(c.problems);
+        report.warnings.extend(c.warnings);
         report.segments += c.segments;
         report.records += c.records;
         report.uncommitted_bytes += c.uncommitted;

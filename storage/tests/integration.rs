@@ -11,4 +11,5 @@ mod integration {
     mod import;
     mod model;
     mod recovery;
+    mod segments;
 }
