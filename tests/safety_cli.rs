@@ -1,0 +1,124 @@
+//! CLI safety (issue 15): empty partitions, bounded workers, usage errors, closed stdout,
+//! OS errors said once. Each test drives the `morpheus` binary as a user would.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{morpheus, ok, s};
+
+const ALGORITHMS: [&str; 11] = [
+    "bfs",
+    "sssp",
+    "pagerank",
+    "wcc",
+    "cdlp",
+    "lcc",
+    "triangles",
+    "scc",
+    "kcore",
+    "degree",
+    "path",
+];
+
+/// Imports the edge-list text `edges` into a new store `dir/name`.
+fn store_of(dir: &Path, name: &str, edges: &str) -> std::path::PathBuf {
+    let file = dir.join(format!("{name}.txt"));
+    fs::write(&file, edges).unwrap();
+    let store = dir.join(name);
+    ok(&["import", "--store", s(&store), s(&file)]);
+    store
+}
+
+fn algo(algorithm: &str, store: &Path, workers: usize, source: u64, target: u64) -> String {
+    ok(&[
+        "algo",
+        algorithm,
+        "--store",
+        s(store),
+        "--workers",
+        &workers.to_string(),
+        "--source",
+        &source.to_string(),
+        "--target",
+        &target.to_string(),
+    ])
+}
+
+#[test]
+fn every_algorithm_runs_on_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_of(dir.path(), "empty", "");
+    for workers in ["1", "2"] {
+        for a in ALGORITHMS {
+            let out = morpheus(&[
+                "algo",
+                a,
+                "--store",
+                s(&store),
+                "--workers",
+                workers,
+                "--source",
+                "1",
+                "--target",
+                "2",
+            ]);
+            let (stdout, stderr) = (
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+            let what = format!("{a} on {workers} workers: {stderr}");
+            assert!(!stderr.contains("partition"), "{what}");
+            assert!(!stderr.contains("panicked"), "{what}");
+            match a {
+                // The source (or target) cannot be in an empty graph.
+                "bfs" | "sssp" | "path" => {
+                    assert_eq!(out.status.code(), Some(1), "{what}");
+                    assert!(stderr.contains("is not in the graph"), "{what}");
+                }
+                "triangles" => {
+                    assert!(out.status.success(), "{what}");
+                    assert_eq!(stdout, "triangles 0\n", "{what}");
+                }
+                _ => {
+                    assert!(out.status.success(), "{what}");
+                    assert_eq!(stdout, "", "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn graphs_with_fewer_vertices_than_workers_give_the_one_worker_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    // One vertex (a self-loop) on 2 workers; a path of 3 vertices on 3 and 4 workers.
+    let one = store_of(dir.path(), "one", "5 5\n");
+    let three = store_of(dir.path(), "three", "1 2\n2 3\n");
+    let cases: [(&Path, u64, u64, &[usize]); 2] = [(&one, 5, 5, &[2, 3]), (&three, 1, 3, &[3, 4])];
+    for (store, source, target, workers) in cases {
+        for a in ALGORITHMS {
+            let want = algo(a, store, 1, source, target);
+            for &w in workers {
+                assert_eq!(
+                    algo(a, store, w, source, target),
+                    want,
+                    "{a} on {w} workers"
+                );
+            }
+        }
+    }
+    // Known answers on the path 1 -> 2 -> 3.
+    assert_eq!(algo("bfs", &three, 3, 1, 3), "1 0\n2 1\n3 2\n");
+    assert_eq!(algo("wcc", &three, 3, 1, 3), "1 1\n2 1\n3 1\n");
+    assert_eq!(algo("degree", &three, 3, 1, 3), "1 1\n2 1\n3 0\n");
+    assert_eq!(algo("scc", &three, 3, 1, 3), "1 1\n2 2\n3 3\n");
+    assert_eq!(
+        algo("path", &three, 3, 1, 3),
+        "path 1 -> 3: exists, length 2\n"
+    );
+    assert_eq!(algo("wcc", &one, 2, 5, 5), "5 5\n");
+}
