@@ -533,6 +533,9 @@ fn verify_cmd(a: &StoreArgs) -> Result<ExitCode> {
         for p in &report.problems {
             println!("problem: {p}");
         }
+        for w in &report.warnings {
+            println!("warning: {w}");
+        }
         println!(
             "{}: {} segments, {} records checked, {} problem(s){}",
             a.store.display(),

@@ -143,6 +143,35 @@ fn valid_prefix(bytes: &[u8]) -> usize {
     at
 }
 
+/// Where the log in `dir` stops being readable, if it does before its end: the offset of
+/// the first bad frame and why. Frames from there on are not read, so incremental runs
+/// over their transactions fall back to comparing cells (see [`crate::verify`]).
+pub(crate) fn check(dir: &Path) -> Result<Option<(u64, String)>> {
+    let path = dir.join(EDGELOG_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let at = valid_prefix(&bytes);
+    let rest = bytes.len() - at;
+    if rest == 0 {
+        return Ok(None);
+    }
+    let len = bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize);
+    let what = match len {
+        Some(len) if at + 8 + len <= bytes.len() => "damaged frame (checksum mismatch)",
+        _ => "damaged or torn frame (its length passes the end of the file)",
+    };
+    let why = format!(
+        "{what}: the {rest} bytes from here are not read, so incremental runs over these \
+         transactions fall back to comparing cells (a writable open cuts them)"
+    );
+    Ok(Some((at as u64, why)))
+}
+
 /// Cuts the log after its last whole frame (a write torn by a crash), so frames appended
 /// later can be read. Called when a store is opened for writing.
 pub(crate) fn repair(dir: &Path) -> Result<()> {

@@ -371,6 +371,15 @@ pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport> {
         .enumerate()
         .map(|(s, &m)| check_shard(dir, s as u32, m, manifest.lists_segments()))
         .collect();
+    match crate::edgelog::check(dir) {
+        Ok(None) => {}
+        Ok(Some((offset, why))) => report.warnings.push(problem(
+            &dir.join(crate::edgelog::EDGELOG_FILE),
+            Some(offset),
+            why,
+        )),
+        Err(e) => report.warnings.push(from_error(e)),
+    }
     // Logical checks need every shard's live vertices.
     let mut live_vertices = HashSet::new();
     for c in &checks {

@@ -1,0 +1,280 @@
+//! Store safety through the CLI (issue 15): lost or shortened segments and an edited
+//! manifest are corruption for every command, and no writable open hides them; damaged
+//! edge-log frames are warned about; failed compaction and checkpoint writes leave no
+//! temporary files; bad input lines and missing LDBC files are errors naming the file.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
+
+use std::fs::{self, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod common;
+use common::{morpheus, ok, s};
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else if e.file_name() != "LOCK" {
+            fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every file of a tree with its bytes (the lock file aside).
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else if e.file_name() != "LOCK" {
+                out.push((e.path(), fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// An RMAT graph (scale 12) imported into a one-shard store with 64 KiB segments, so that
+/// several segments are sealed.
+fn rmat_store(dir: &Path) -> PathBuf {
+    let graph = dir.join("g.txt");
+    ok(&["generate", "rmat", "--scale", "12", "--out", s(&graph)]);
+    let store = dir.join("store");
+    ok(&[
+        "import",
+        "--store",
+        s(&store),
+        "--shards",
+        "1",
+        "--segment-size",
+        "64KiB",
+        s(&graph),
+    ]);
+    store
+}
+
+/// The log segments of shard 0, by id.
+fn logs(store: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(store.join("shard-0000"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn truncate(file: &Path, len: u64) {
+    OpenOptions::new()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+/// Offset of the last record of a segment file (records: 40-byte header, payload length
+/// at byte 4; the file starts with a 32-byte header).
+fn last_record_start(bytes: &[u8]) -> u64 {
+    let (mut at, mut last) = (32usize, 32usize);
+    while at + 40 <= bytes.len() {
+        last = at;
+        at += 40 + u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    last as u64
+}
+
+fn assert_corrupt(o: &Output, file: &Path, what: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+    assert!(
+        err.contains("corrupt store:") && err.contains(s(file)),
+        "{what}: the error does not name {}: {err}",
+        file.display()
+    );
+}
+
+#[test]
+fn a_lost_or_shortened_sealed_segment_fails_every_command_and_stays_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = rmat_store(dir.path());
+    let sealed = logs(&store);
+    assert!(sealed.len() >= 3, "64 KiB segments roll: {sealed:?}");
+    let name = sealed[1].file_name().unwrap().to_owned();
+    let bytes = fs::read(&sealed[1]).unwrap();
+    let boundary = last_record_start(&bytes);
+    assert!(boundary > 32 && boundary < bytes.len() as u64);
+    let extra = dir.path().join("extra.txt");
+    fs::write(&extra, "1 2\n").unwrap();
+    let cases: [(&str, Option<u64>); 3] = [
+        ("deleted", None),
+        ("cut-at-a-record", Some(boundary)),
+        ("cut-to-its-header", Some(32)),
+    ];
+    for (what, cut) in cases {
+        let copy = dir.path().join(what);
+        copy_dir(&store, &copy);
+        let file = copy.join("shard-0000").join(&name);
+        match cut {
+            None => fs::remove_file(&file).unwrap(),
+            Some(len) => truncate(&file, len),
+        }
+        let st = s(&copy);
+        assert_corrupt(&morpheus(&["store", "stats", "--store", st]), &file, what);
+        assert_corrupt(&morpheus(&["algo", "degree", "--store", st]), &file, what);
+        let v = morpheus(&["store", "verify", "--store", st]);
+        assert_eq!(v.status.code(), Some(1), "{what}: verify fails");
+        assert!(
+            stdout(&v).contains(s(&file)),
+            "{what}: verify names the file: {}",
+            stdout(&v)
+        );
+        // Writable opens fail too, and leave the loss detectable.
+        let before = snapshot(&copy);
+        assert_corrupt(
+            &morpheus(&["store", "checkpoint", "--store", st]),
+            &file,
+            what,
+        );
+        assert_corrupt(
+            &morpheus(&["import", "--store", st, s(&extra)]),
+            &file,
+            what,
+        );
+        assert!(
+            snapshot(&copy) == before,
+            "{what}: failed opens change nothing"
+        );
+        assert_corrupt(&morpheus(&["store", "stats", "--store", st]), &file, what);
+    }
+    // The undamaged store is clean.
+    ok(&["store", "verify", "--store", s(&store)]);
+}
+
+#[test]
+fn an_edited_manifest_fails_verify_and_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = rmat_store(dir.path());
+    let manifest = store.join("MANIFEST.json");
+    let text = fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("\"directed\": true"));
+    fs::write(
+        &manifest,
+        text.replace("\"directed\": true", "\"directed\": false"),
+    )
+    .unwrap();
+    for cmd in ["stats", "verify"] {
+        let o = morpheus(&["store", cmd, "--store", s(&store)]);
+        assert_corrupt(&o, &manifest, cmd);
+        assert!(stderr(&o).contains("checksum mismatch"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_damaged_edge_log_frame_in_the_middle_is_a_verify_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    for (i, text) in ["1 2\n2 3\n", "3 4\n", "4 5\n"].iter().enumerate() {
+        let f = dir.path().join(format!("e{i}.txt"));
+        fs::write(&f, text).unwrap();
+        ok(&["import", "--store", s(&store), s(&f)]);
+    }
+    let log = store.join("EDGELOG");
+    let clean = ok(&["store", "verify", "--store", s(&store)]);
+    assert!(!clean.contains("warning"), "{clean}");
+    let mut bytes = fs::read(&log).unwrap();
+    let first = 8 + u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
+    bytes[first + 12] ^= 0xff; // inside the second of three frames
+    fs::write(&log, &bytes).unwrap();
+    let out = ok(&["store", "verify", "--store", s(&store)]);
+    assert!(
+        out.contains(&format!(
+            "warning: {}: offset {first}: damaged frame",
+            s(&log)
+        )),
+        "{out}"
+    );
+    assert!(out.contains("fall back"), "{out}");
+}
+
+/// Runs `morpheus ARGS` under a file-size limit of `blocks` × 512 bytes, with SIGXFSZ
+/// ignored so that a write past it fails with EFBIG, as on a full disk.
+fn morpheus_with_file_limit(blocks: u32, args: &[&str]) -> Output {
+    let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\"");
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_morpheus"))
+        .args(args)
+        .env("CI", "true")
+        .output()
+        .unwrap()
+}
+
+fn tmp_files(store: &Path) -> Vec<PathBuf> {
+    snapshot(store)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect()
+}
+
+/// Vertex and edge counts from `store stats --json`.
+fn counts(store: &Path) -> (u64, u64) {
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["store", "stats", "--json", "--store", s(store)])).unwrap();
+    (
+        v["vertices"].as_u64().unwrap(),
+        v["edges"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn a_failed_checkpoint_or_compaction_write_removes_its_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = rmat_store(dir.path());
+    // A second import of the same edges rewrites every block: half the bytes are dead.
+    ok(&["import", "--store", s(&store), s(&dir.path().join("g.txt"))]);
+    let before = counts(&store);
+
+    let o = morpheus_with_file_limit(16, &["store", "checkpoint", "--store", s(&store)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("index.ckpt.tmp"), "{}", stderr(&o));
+    assert_eq!(tmp_files(&store), Vec::<PathBuf>::new());
+
+    let o = morpheus_with_file_limit(
+        16,
+        &[
+            "store",
+            "compact",
+            "--store",
+            s(&store),
+            "--dead-ratio",
+            "0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(".cmp.tmp"), "{}", stderr(&o));
+    assert_eq!(tmp_files(&store), Vec::<PathBuf>::new());
+
+    // Whatever part of the compaction fit under the limit, the graph is the same.
+    assert_eq!(counts(&store), before);
+    ok(&["store", "verify", "--store", s(&store)]);
+}
