@@ -159,21 +159,21 @@ pub(crate) fn demo(a: &DemoArgs, quiet: bool) -> Result<ExitCode> {
         &options,
         &Bar::new(quiet),
     )?;
-    println!(
+    outln!(
         "graph     RMAT scale {}: {} edges generated, {} imported into {} in {:.2}s",
         a.scale,
         n,
         report.edges,
         store_dir.display(),
         t.elapsed().as_secs_f64()
-    );
+    )?;
     let people = dir.join("names.csv");
     write_people(&people, 1 << a.scale)?;
-    println!(
+    outln!(
         "dataset   {} vertex attributes (id,name,country,age) in {}",
         1u64 << a.scale,
         people.display()
-    );
+    )?;
     let spec = Spec::parse(
         DEMO_JOB,
         "<demo job>",
@@ -196,22 +196,22 @@ pub(crate) fn demo(a: &DemoArgs, quiet: bool) -> Result<ExitCode> {
         },
     )
     .context("the demo job failed")?;
-    println!(
+    outln!(
         "job       PageRank + WCC, joined with the attributes, filtered, aggregated: {:.2}s on {} worker(s) (load {:.2}s, algorithms {:.2}s)",
         run.metrics.seconds, workers, run.load_seconds, run.compute_seconds
-    );
+    )?;
     for o in &run.outputs {
-        println!();
-        println!("{} ({} rows) -> {}", o.step, o.rows, o.path.display());
+        outln!()?;
+        outln!("{} ({} rows) -> {}", o.step, o.rows, o.path.display())?;
         print_table(&o.columns, &o.preview, 10);
     }
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "done in {:.1}s. The job's spec is examples/jobs/pagerank-join.toml's big sibling; try:\n  morpheus run examples/jobs/pagerank-join.toml --set store={} --set names={} --set out={}",
         started.elapsed().as_secs_f64(),
         store_dir.display(),
         people.display(),
         dir.join("out").display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

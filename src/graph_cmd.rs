@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use morpheus::prelude::*;
 use morpheus_graph::run::{self, Algorithm, OutputFormat, Params};
@@ -159,7 +159,7 @@ fn emit(
         return Ok(());
     }
     if let Some(s) = &outcome.summary {
-        println!("{s}");
+        outln!("{s}")?;
     }
     if outcome.ids.is_empty() {
         return Ok(());
@@ -196,8 +196,18 @@ pub(crate) fn algo_cmd(a: &AlgoArgs) -> Result<ExitCode> {
     };
     if let Some(d) = a.damping {
         if !(0.0..=1.0).contains(&d) {
-            bail!("--damping must be within [0, 1], not {d}");
+            return Err(usage!("--damping must be within [0, 1], not {d}"));
         }
+    }
+    let needs_source = matches!(
+        a.algorithm,
+        Algorithm::Bfs | Algorithm::Sssp | Algorithm::Path
+    );
+    if needs_source && a.source.is_none() {
+        return Err(usage!("{} needs a source vertex (--source)", a.algorithm));
+    }
+    if a.algorithm == Algorithm::Path && a.target.is_none() {
+        return Err(usage!("path needs a target vertex (--target)"));
     }
     let outcome = run_on_store(&a.job, &a.store, a.algorithm, params)?;
     emit(&a.job, &outcome, a.out.as_deref(), a.out_format)?;
@@ -233,7 +243,7 @@ pub(crate) fn graphalytics_run(a: &GraphalyticsRunArgs, quiet: bool) -> Result<E
 
 pub(crate) fn graphalytics_validate(a: &ValidateArgs) -> Result<ExitCode> {
     let report = morpheus_graph::graphalytics::validate_files(a.algorithm, &a.expected, &a.actual)?;
-    println!("{report}");
+    outln!("{report}")?;
     Ok(if report.is_ok() {
         ExitCode::SUCCESS
     } else {

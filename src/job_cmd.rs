@@ -33,6 +33,9 @@ pub(crate) struct RunArgs {
     /// Worker threads (default: the spec's `workers`).
     #[arg(long, short = 'w', value_parser = clap::value_parser!(u32).range(1..=1024))]
     workers: Option<u32>,
+    /// Run more than 4 workers per available core anyway (as `force_workers = true`).
+    #[arg(long)]
+    force_workers: bool,
     /// Memory budget (default: the spec's `memory_budget`).
     #[arg(long, value_parser = parse_size)]
     memory_budget: Option<u64>,
@@ -137,7 +140,8 @@ pub(crate) fn run_cmd(a: &RunArgs, quiet: bool) -> Result<ExitCode> {
     if let Some(p) = a.parent_pid {
         watch_parent(p);
     }
-    let spec = load(&a.spec, &a.set)?;
+    let mut spec = load(&a.spec, &a.set)?;
+    spec.force_workers |= a.force_workers;
     let options = RunOptions {
         workers: a.workers.map(|w| w as usize),
         memory_budget: a.memory_budget,

@@ -11,6 +11,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use morpheus::prelude::*;
 use morpheus::size::parse_size;
 
+#[macro_use]
+mod out;
+#[macro_use]
+mod errors;
 mod demo;
 mod graph_cmd;
 mod job_cmd;
@@ -89,26 +93,36 @@ struct JobArgs {
     /// File of host:port lines, one per process (default: 127.0.0.1:2101+i).
     #[arg(long)]
     hostfile: Option<PathBuf>,
+    /// Run more than 4 workers per available core anyway.
+    #[arg(long)]
+    force_workers: bool,
 }
 
 impl JobArgs {
     fn config(&self) -> Result<morpheus_engine::Config> {
         if self.process_id >= self.processes {
-            bail!(
+            return Err(usage!(
                 "--process-id {} must be below --processes {}",
                 self.process_id,
                 self.processes
-            );
+            ));
         }
         let mut c = morpheus_engine::Config::threads(self.workers as usize)
-            .with_memory_budget(self.memory_budget);
+            .with_memory_budget(self.memory_budget)
+            .with_force_workers(self.force_workers);
         if let Some(d) = &self.spill_dir {
             c = c.with_spill_dir(d);
         }
         c.processes = self.processes as usize;
         c.process_id = self.process_id as usize;
         c.hostfile = self.hostfile.clone();
-        c.validate()?;
+        c.validate().map_err(|e| match e {
+            morpheus_engine::Error::InvalidConfig(_)
+            | morpheus_engine::Error::TooManyWorkers { .. } => {
+                usage!("{e}")
+            }
+            other => other.into(),
+        })?;
         Ok(c)
     }
 
@@ -348,19 +362,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     match run(cli) {
         Ok(code) => code,
-        // A closed pipe (`morpheus … | head`) is the reader's choice, not a failure.
-        Err(e)
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
-        }
+        Err(e) => errors::report(&e),
     }
 }
 
@@ -417,10 +419,10 @@ fn import_cmd(a: ImportArgs, quiet: bool) -> Result<ExitCode> {
             .with_context(|| format!("import into {} failed", a.store.display()))?
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else if !quiet {
         let secs = started.elapsed().as_secs_f64();
-        println!(
+        outln!(
             "{} {} edges and {} vertices from {} file(s) in {:.2}s ({:.1}M edges/s); txn {}, {} records, last LSN {}",
             if a.delete { "deleted" } else { "imported" },
             report.edges,
@@ -431,7 +433,7 @@ fn import_cmd(a: ImportArgs, quiet: bool) -> Result<ExitCode> {
             report.commit.txn,
             report.commit.records,
             report.commit.last_lsn,
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -439,17 +441,17 @@ fn import_cmd(a: ImportArgs, quiet: bool) -> Result<ExitCode> {
 fn generate_cmd(a: GenerateArgs, quiet: bool) -> Result<ExitCode> {
     if a.kind == "text" {
         let Some(size) = a.size else {
-            bail!("generate text needs --size (e.g. --size 50MB)")
+            return Err(usage!("generate text needs --size (e.g. --size 50MB)"));
         };
         let n = morpheus::text::write_text(&a.out, size, a.seed)
             .with_context(|| format!("cannot write {}", a.out.display()))?;
         if !quiet {
-            println!("wrote {n} bytes of text to {}", a.out.display());
+            outln!("wrote {n} bytes of text to {}", a.out.display())?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     let Some(scale) = a.scale else {
-        bail!("generate {} needs --scale", a.kind)
+        return Err(usage!("generate {} needs --scale", a.kind));
     };
     let options = GenerateOptions {
         kind: a.kind.parse().map_err(anyhow::Error::msg)?,
@@ -464,11 +466,11 @@ fn generate_cmd(a: GenerateArgs, quiet: bool) -> Result<ExitCode> {
         .with_context(|| format!("cannot write {}", a.out.display()))?;
     drop(spinner);
     if !quiet {
-        println!(
+        outln!(
             "wrote {n} edges over {} vertex ids to {}",
             options.vertices(),
             a.out.display()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -477,28 +479,28 @@ fn open_ro(dir: &Path) -> Result<Store> {
     Store::open_read_only(dir).with_context(|| format!("cannot open store {}", dir.display()))
 }
 
-fn print_stats(store: &Path, s: &StoreStats) {
-    println!("store          {}", store.display());
-    println!("vertices       {}", s.vertices);
-    println!(
+fn print_stats(store: &Path, s: &StoreStats) -> std::io::Result<()> {
+    outln!("store          {}", store.display())?;
+    outln!("vertices       {}", s.vertices)?;
+    outln!(
         "edges          {} ({}{}, {} stored entries, {} self-loops)",
         s.edges,
         if s.directed { "directed" } else { "undirected" },
         if s.weighted { ", weighted" } else { "" },
         s.edge_entries,
         s.self_loops
-    );
-    println!("shards         {}", s.shards);
-    println!("segments       {}", s.segments);
-    println!("live bytes     {}", s.live_bytes);
-    println!("dead bytes     {}", s.dead_bytes);
-    println!("total bytes    {}", s.total_bytes);
-    println!("last LSN       {} (txn {})", s.last_lsn, s.last_txn);
+    )?;
+    outln!("shards         {}", s.shards)?;
+    outln!("segments       {}", s.segments)?;
+    outln!("live bytes     {}", s.live_bytes)?;
+    outln!("dead bytes     {}", s.dead_bytes)?;
+    outln!("total bytes    {}", s.total_bytes)?;
+    outln!("last LSN       {} (txn {})", s.last_lsn, s.last_txn)?;
     if s.uncommitted_bytes > 0 {
-        println!(
+        outln!(
             "uncommitted    {} bytes of an interrupted write (discarded on the next write)",
             s.uncommitted_bytes
-        );
+        )?;
     }
     let props = |defs: &[morpheus_storage::PropertyDef]| {
         defs.iter()
@@ -507,19 +509,20 @@ fn print_stats(store: &Path, s: &StoreStats) {
             .join(", ")
     };
     if !s.schema.vertex.is_empty() {
-        println!("vertex props   {}", props(&s.schema.vertex));
+        outln!("vertex props   {}", props(&s.schema.vertex))?;
     }
     if !s.schema.edge.is_empty() {
-        println!("edge props     {}", props(&s.schema.edge));
+        outln!("edge props     {}", props(&s.schema.edge))?;
     }
+    Ok(())
 }
 
 fn stats_cmd(a: &StoreArgs) -> Result<ExitCode> {
     let stats = open_ro(&a.store)?.stats();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        outln!("{}", serde_json::to_string_pretty(&stats)?)?;
     } else {
-        print_stats(&a.store, &stats);
+        print_stats(&a.store, &stats)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -528,15 +531,15 @@ fn verify_cmd(a: &StoreArgs) -> Result<ExitCode> {
     let report =
         verify(&a.store).with_context(|| format!("cannot verify {}", a.store.display()))?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
         for p in &report.problems {
-            println!("problem: {p}");
+            outln!("problem: {p}")?;
         }
         for w in &report.warnings {
-            println!("warning: {w}");
+            outln!("warning: {w}")?;
         }
-        println!(
+        outln!(
             "{}: {} segments, {} records checked, {} problem(s){}",
             a.store.display(),
             report.segments,
@@ -550,7 +553,7 @@ fn verify_cmd(a: &StoreArgs) -> Result<ExitCode> {
             } else {
                 String::new()
             }
-        );
+        )?;
     }
     Ok(if report.is_clean() {
         ExitCode::SUCCESS
@@ -560,21 +563,27 @@ fn verify_cmd(a: &StoreArgs) -> Result<ExitCode> {
 }
 
 fn compact_cmd(a: &CompactArgs) -> Result<ExitCode> {
+    if !(0.0..=1.0).contains(&a.dead_ratio) {
+        return Err(usage!(
+            "--dead-ratio must be within [0, 1], not {}",
+            a.dead_ratio
+        ));
+    }
     let mut store = Store::open(&a.store.store)
         .with_context(|| format!("cannot open store {}", a.store.store.display()))?;
     let mut options = CompactOptions::default();
     options.dead_ratio = a.dead_ratio;
     let report = store.compact(&options).context("compaction failed")?;
     if a.store.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        println!(
+        outln!(
             "compacted {} of {} sealed segments: {} → {} record bytes",
             report.segments_compacted,
             report.segments_examined,
             report.bytes_before,
             report.bytes_after
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -584,9 +593,9 @@ fn checkpoint_cmd(a: &StoreArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot open store {}", a.store.display()))?;
     store.checkpoint().context("checkpoint failed")?;
     if a.json {
-        println!("{}", serde_json::json!({ "shards": store.shard_count() }));
+        outln!("{}", serde_json::json!({ "shards": store.shard_count() }))?;
     } else {
-        println!("wrote index checkpoints for {} shards", store.shard_count());
+        outln!("wrote index checkpoints for {} shards", store.shard_count())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -595,7 +604,7 @@ fn changes_cmd(a: &ChangesArgs) -> Result<ExitCode> {
     let store = open_ro(&a.store.store)?;
     let changes = store.changes_since(a.since);
     if a.store.json {
-        println!("{}", serde_json::to_string_pretty(&changes)?);
+        outln!("{}", serde_json::to_string_pretty(&changes)?)?;
     } else {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for c in &changes {

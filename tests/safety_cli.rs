@@ -122,3 +122,143 @@ fn graphs_with_fewer_vertices_than_workers_give_the_one_worker_answers() {
     );
     assert_eq!(algo("wcc", &one, 2, 5, 5), "5 5\n");
 }
+
+/// The most workers a process runs unless forced: 4 per available core.
+fn worker_limit() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn workers_beyond_four_per_core_need_force_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_of(dir.path(), "g", "1 2\n2 3\n");
+    let too_many = (worker_limit() + 1).to_string();
+    let limit = format!("limit of {}", worker_limit());
+    for workers in [too_many.as_str(), "1024"] {
+        let out = morpheus(&["algo", "wcc", "--store", s(&store), "--workers", workers]);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&limit) && err.contains("--force-workers"),
+            "{err}"
+        );
+    }
+    let forced = ok(&[
+        "algo",
+        "wcc",
+        "--store",
+        s(&store),
+        "--workers",
+        &too_many,
+        "--force-workers",
+    ]);
+    assert_eq!(forced, "1 1\n2 1\n3 1\n");
+
+    // A job spec: `workers = N` is refused the same way, unless `force_workers = true` or
+    // `morpheus run --force-workers`.
+    let spec = |name: &str, extra: &str| {
+        let path = dir.path().join(format!("{name}.toml"));
+        fs::write(
+            &path,
+            format!(
+                "name = \"{name}\"\nworkers = {too_many}\n{extra}\n\
+                 [inputs.g]\nstore = \"{}\"\n\
+                 [[steps]]\nname = \"wcc\"\nalgorithm = \"wcc\"\n\
+                 [[outputs]]\nstep = \"wcc\"\npath = \"{}\"\nformat = \"csv\"\n",
+                s(&store),
+                s(&dir.path().join(format!("{name}.csv")))
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let plain = spec("plain", "");
+    let out = morpheus(&["run", s(&plain)]);
+    let err = stderr_of(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&limit) && err.contains("force_workers"),
+        "{err}"
+    );
+    assert!(!dir.path().join("plain.csv").exists());
+    ok(&["run", s(&plain), "--force-workers"]);
+    assert!(dir.path().join("plain.csv").exists());
+    let forced = spec("forced", "force_workers = true");
+    ok(&["run", s(&forced)]);
+    assert!(dir.path().join("forced.csv").exists());
+}
+
+#[test]
+fn argument_problems_found_after_parsing_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_of(dir.path(), "g", "1 2\n2 3\n");
+    let st = s(&store);
+    let cases: [(&[&str], &str); 6] = [
+        (&["algo", "bfs", "--store", st], "--source"),
+        (
+            &["algo", "path", "--store", st, "--source", "1"],
+            "--target",
+        ),
+        (
+            &["algo", "pagerank", "--store", st, "--damping", "1.5"],
+            "--damping",
+        ),
+        (
+            &["store", "compact", "--store", st, "--dead-ratio", "2"],
+            "--dead-ratio",
+        ),
+        (
+            &[
+                "algo",
+                "wcc",
+                "--store",
+                st,
+                "--processes",
+                "2",
+                "--process-id",
+                "2",
+            ],
+            "--process-id",
+        ),
+        (
+            &["generate", "rmat", "--size", "1MB", "--out", "x"],
+            "--scale",
+        ),
+    ];
+    for (args, names) in cases {
+        let out = morpheus(args);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(names),
+            "{args:?}: {err}"
+        );
+    }
+    // A store that is not there is a failure, not a usage error.
+    let out = morpheus(&["algo", "wcc", "--store", s(&dir.path().join("none"))]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+}
+
+#[test]
+fn an_os_error_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.properties");
+    let out = morpheus(&[
+        "graphalytics",
+        "run",
+        "--properties",
+        s(&missing),
+        "--algorithm",
+        "bfs",
+        "--out",
+        s(&dir.path().join("out.txt")),
+    ]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("missing.properties"), "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+}

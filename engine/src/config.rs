@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 
+/// Workers per available core a process runs unless forced ([`Config::worker_limit`]).
+pub const WORKERS_PER_CORE: usize = 4;
+
 /// Where and how a job runs.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -25,6 +28,9 @@ pub struct Config {
     pub spill_dir: PathBuf,
     /// Default number of partitions of new collections; 0 means 4 × total workers.
     pub partitions: usize,
+    /// Run more workers per process than [`Config::worker_limit`] allows (the
+    /// `--force-workers` flag). Default: false.
+    pub force_workers: bool,
     /// Fault injection for tests: spill stores fail every write after this many.
     #[doc(hidden)]
     pub spill_fault_after_writes: Option<u64>,
@@ -40,6 +46,7 @@ impl Default for Config {
             memory_budget_bytes: 1 << 30,
             spill_dir: std::env::temp_dir(),
             partitions: 0,
+            force_workers: false,
             spill_fault_after_writes: None,
         }
     }
@@ -77,6 +84,20 @@ impl Config {
         self
     }
 
+    /// Sets whether more workers than [`Config::worker_limit`] may run (consuming setter).
+    pub fn with_force_workers(mut self, force: bool) -> Self {
+        self.force_workers = force;
+        self
+    }
+
+    /// The most worker threads a process runs unless forced: 4 × the cores available to
+    /// it (`std::thread::available_parallelism`, which honours CPU affinity and cgroup
+    /// quotas), and the cores counted.
+    pub fn worker_limit() -> (usize, usize) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (WORKERS_PER_CORE * cores, cores)
+    }
+
     /// Total workers across processes.
     pub fn total_workers(&self) -> usize {
         self.workers * self.processes
@@ -98,6 +119,14 @@ impl Config {
                 "workers must be 1..=1024, not {}",
                 self.workers
             )));
+        }
+        let (limit, cores) = Self::worker_limit();
+        if self.workers > limit && !self.force_workers {
+            return Err(Error::TooManyWorkers {
+                workers: self.workers,
+                limit,
+                cores,
+            });
         }
         if self.processes == 0 {
             return Err(Error::InvalidConfig("processes must be at least 1".into()));

@@ -10,6 +10,21 @@ pub enum Error {
     /// The configuration is not usable.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// More workers per process than the machine can run well, without `force_workers`.
+    #[error(
+        "{workers} workers per process exceed the limit of {limit} ({per_core} per available \
+         core, {cores} cores); use fewer, or pass --force-workers (`force_workers = true` in a \
+         job spec) to run them anyway",
+        per_core = crate::config::WORKERS_PER_CORE
+    )]
+    TooManyWorkers {
+        /// Workers asked for.
+        workers: usize,
+        /// The limit.
+        limit: usize,
+        /// Cores available to the process.
+        cores: usize,
+    },
     /// A worker panicked.
     #[error("worker {worker} panicked: {message}")]
     WorkerPanicked {

@@ -149,7 +149,8 @@ pub(crate) fn file_name_for(name: &str) -> String {
 /// An invalid combination (e.g. a budget too small for the workers).
 pub fn config(spec: &Spec, options: &RunOptions) -> Result<Config> {
     let mut c = Config::threads(options.workers.unwrap_or(spec.workers))
-        .with_memory_budget(options.memory_budget.unwrap_or(spec.memory_budget));
+        .with_memory_budget(options.memory_budget.unwrap_or(spec.memory_budget))
+        .with_force_workers(spec.force_workers);
     if let Some(d) = &options.spill_dir {
         c = c.with_spill_dir(d);
     }

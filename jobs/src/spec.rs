@@ -384,6 +384,9 @@ pub struct Spec {
     pub timeout: Option<Duration>,
     /// Worker threads.
     pub workers: usize,
+    /// Run more workers than the engine's per-core limit allows (`force_workers = true`,
+    /// or `morpheus run --force-workers`).
+    pub force_workers: bool,
     /// Memory budget in bytes.
     pub memory_budget: u64,
     /// Runs of this pipeline allowed at the same time (server).
@@ -697,6 +700,7 @@ const TOP_FIELDS: &[&str] = &[
     "retry_backoff",
     "timeout",
     "workers",
+    "force_workers",
     "memory_budget",
     "max_concurrent",
     "incremental",
@@ -842,6 +846,7 @@ impl Spec {
         }
         let max_concurrent = top.uint("max_concurrent")?.unwrap_or(1).max(1) as usize;
         let incremental = top.bool("incremental")?.unwrap_or(false);
+        let force_workers = top.bool("force_workers")?.unwrap_or(false);
         let schedule = match top.table.remove("schedule") {
             None => None,
             Some(v) => {
@@ -999,6 +1004,7 @@ impl Spec {
             retry_backoff,
             timeout,
             workers: workers as usize,
+            force_workers,
             memory_budget,
             max_concurrent,
             incremental,
