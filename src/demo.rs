@@ -203,7 +203,7 @@ pub(crate) fn demo(a: &DemoArgs, quiet: bool) -> Result<ExitCode> {
     for o in &run.outputs {
         outln!()?;
         outln!("{} ({} rows) -> {}", o.step, o.rows, o.path.display())?;
-        print_table(&o.columns, &o.preview, 10);
+        print_table(&o.columns, &o.preview, 10)?;
     }
     outln!()?;
     outln!(

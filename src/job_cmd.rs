@@ -78,7 +78,7 @@ pub(crate) fn load(spec: &std::path::Path, set: &[(String, String)]) -> Result<S
 
 pub(crate) fn validate_cmd(a: &ValidateArgs) -> Result<ExitCode> {
     let spec = load(&a.spec, &a.set)?;
-    println!(
+    outln!(
         "{}: job `{}` is valid: {} input(s), {} step(s), {} output(s){}",
         a.spec.display(),
         spec.name,
@@ -89,7 +89,7 @@ pub(crate) fn validate_cmd(a: &ValidateArgs) -> Result<ExitCode> {
             .as_ref()
             .map(|s| format!(", schedule `{}`", s.cron))
             .unwrap_or_default()
-    );
+    )?;
     for step in &spec.steps {
         if let Some(schema) = &step.schema {
             let cols: Vec<String> = schema
@@ -97,9 +97,9 @@ pub(crate) fn validate_cmd(a: &ValidateArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|f| format!("{} {}", f.name, f.data_type))
                 .collect();
-            println!("  {}: {}", step.name, cols.join(", "));
+            outln!("  {}: {}", step.name, cols.join(", "))?;
         } else {
-            println!("  {}: graph", step.name);
+            outln!("  {}: graph", step.name)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -174,13 +174,13 @@ pub(crate) fn run_cmd(a: &RunArgs, quiet: bool) -> Result<ExitCode> {
         write_json(path, &metrics_json(&spec, &report, tries))?;
     }
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&metrics_json(&spec, &report, tries))?
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    print_report(&spec, &report, quiet);
+    print_report(&spec, &report, quiet)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -222,7 +222,7 @@ pub(crate) fn write_json(path: &std::path::Path, value: &serde_json::Value) -> R
     Ok(())
 }
 
-fn print_report(spec: &Spec, report: &RunReport, quiet: bool) {
+fn print_report(spec: &Spec, report: &RunReport, quiet: bool) -> std::io::Result<()> {
     for (g, r) in &report.incremental {
         match (&r.reason, r.from_lsn) {
             (None, Some(from)) => eprintln!(
@@ -244,19 +244,19 @@ fn print_report(spec: &Spec, report: &RunReport, quiet: bool) {
         }
     }
     for s in &report.summaries {
-        println!("{s}");
+        outln!("{s}")?;
     }
     for o in &report.outputs {
-        println!(
+        outln!(
             "wrote {} rows of `{}` to {}",
             o.rows,
             o.step,
             o.path.display()
-        );
+        )?;
         if quiet || o.preview.is_empty() {
             continue;
         }
-        print_table(&o.columns, &o.preview, 10);
+        print_table(&o.columns, &o.preview, 10)?;
     }
     if !quiet {
         eprintln!(
@@ -268,10 +268,15 @@ fn print_report(spec: &Spec, report: &RunReport, quiet: bool) {
             report.metrics.spilled_bytes
         );
     }
+    Ok(())
 }
 
 /// Prints up to `limit` rows under their column names, aligned.
-pub(crate) fn print_table(columns: &[String], rows: &[Vec<String>], limit: usize) {
+pub(crate) fn print_table(
+    columns: &[String],
+    rows: &[Vec<String>],
+    limit: usize,
+) -> std::io::Result<()> {
     let rows = &rows[..rows.len().min(limit)];
     let mut width: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
     for r in rows {
@@ -288,12 +293,13 @@ pub(crate) fn print_table(columns: &[String], rows: &[Vec<String>], limit: usize
                 format!("{c:<w$}")
             })
             .collect();
-        println!("  {}", parts.join("  ").trim_end());
+        outln!("  {}", parts.join("  ").trim_end())
     };
-    line(columns);
+    line(columns)?;
     for r in rows {
-        line(r);
+        line(r)?;
     }
+    Ok(())
 }
 
 /// A retry's wait: `backoff` doubled per earlier attempt.

@@ -273,9 +273,9 @@ pub(crate) fn submit_cmd(a: &SubmitArgs) -> Result<ExitCode> {
         .json("POST", "/api/v1/jobs", &query, Some(text))
         .with_context(|| format!("submitting {}", a.spec.display()))?;
     if let Some(id) = v.get("id") {
-        println!("{id}");
+        outln!("{id}")?;
     } else if let Some(id) = v.get("schedule_id") {
-        println!("{id}");
+        outln!("{id}")?;
         eprintln!(
             "registered schedule {id} `{}` ({}); runs appear in `morpheus jobs list`",
             v.get("name").and_then(Value::as_str).unwrap_or(""),
@@ -303,17 +303,25 @@ fn cell(v: &Value) -> String {
 }
 
 /// Prints a server answer: pretty JSON with `--json`, else the command's own view of it.
-fn respond(v: &Value, json: bool, human: impl FnOnce(&Value)) -> Result<ExitCode> {
+fn respond(
+    v: &Value,
+    json: bool,
+    human: impl FnOnce(&Value) -> std::io::Result<()>,
+) -> Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(v)?);
+        outln!("{}", serde_json::to_string_pretty(v)?)?;
     } else {
-        human(v);
+        human(v)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the JSON array `list` as a table: one row per element, cells from `row`.
-fn print_list(list: &Value, columns: &[&str], row: impl Fn(&Value) -> Vec<String>) {
+fn print_list(
+    list: &Value,
+    columns: &[&str],
+    row: impl Fn(&Value) -> Vec<String>,
+) -> std::io::Result<()> {
     let columns: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
     let rows: Vec<Vec<String>> = list
         .as_array()
@@ -322,7 +330,7 @@ fn print_list(list: &Value, columns: &[&str], row: impl Fn(&Value) -> Vec<String
         .iter()
         .map(row)
         .collect();
-    print_table(&columns, &rows, usize::MAX);
+    print_table(&columns, &rows, usize::MAX)
 }
 
 pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
@@ -360,39 +368,39 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
         JobsCommand::Show { id, json, client } => {
             let v = Client::new(client)?.json("GET", &format!("/api/v1/jobs/{id}"), &[], None)?;
             respond(&v, *json, |v| {
-                println!(
+                outln!(
                     "job {} `{}`: {}",
                     cell(&v["id"]),
                     cell(&v["name"]),
                     cell(&v["state"])
-                );
-                println!("  submitted {}", fmt_time(&v["submitted_at"]));
-                println!("  started   {}", fmt_time(&v["started_at"]));
-                println!("  finished  {}", fmt_time(&v["finished_at"]));
+                )?;
+                outln!("  submitted {}", fmt_time(&v["submitted_at"]))?;
+                outln!("  started   {}", fmt_time(&v["started_at"]))?;
+                outln!("  finished  {}", fmt_time(&v["finished_at"]))?;
                 if let Some(s) = v["duration_seconds"].as_f64() {
-                    println!("  took      {s:.2}s");
+                    outln!("  took      {s:.2}s")?;
                 }
                 if !v["error"].is_null() {
-                    println!("  error     {}", cell(&v["error"]));
+                    outln!("  error     {}", cell(&v["error"]))?;
                 }
                 if !v["spilled_bytes"].is_null() {
-                    println!("  spilled   {} bytes", cell(&v["spilled_bytes"]));
+                    outln!("  spilled   {} bytes", cell(&v["spilled_bytes"]))?;
                 }
                 for o in v["outputs"]
                     .as_array()
                     .map(Vec::as_slice)
                     .unwrap_or_default()
                 {
-                    println!(
+                    outln!(
                         "  output    {} rows of `{}` in {}",
                         cell(&o["rows"]),
                         cell(&o["step"]),
                         cell(&o["path"])
-                    );
+                    )?;
                 }
                 if v["stages"].as_array().is_some_and(|s| !s.is_empty()) {
-                    println!("  stages:");
-                    print_list(
+                    outln!("  stages:")?;
+                    return print_list(
                         &v["stages"],
                         &[
                             "name",
@@ -416,6 +424,7 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                         },
                     );
                 }
+                Ok(())
             })
         }
         JobsCommand::Cancel { id, json, client } => {
@@ -425,7 +434,7 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                 &[],
                 None,
             )?;
-            respond(&v, *json, |v| println!("job {id}: {}", cell(&v["state"])))
+            respond(&v, *json, |v| outln!("job {id}: {}", cell(&v["state"])))
         }
         JobsCommand::Schedules { json, client } => {
             let v = Client::new(client)?.json("GET", "/api/v1/schedules", &[], None)?;
@@ -454,13 +463,13 @@ pub(crate) fn jobs_cmd(c: &JobsCommand) -> Result<ExitCode> {
                 None,
             )?;
             respond(&v, *json, |v| {
-                println!("schedule {id} ({}) deleted", cell(&v["name"]));
+                outln!("schedule {id} ({}) deleted", cell(&v["name"]))
             })
         }
         JobsCommand::Logs { id, client, .. } => {
             let text =
                 Client::new(client)?.call("GET", &format!("/api/v1/jobs/{id}/logs"), &[], None)?;
-            print!("{text}");
+            out!("{text}")?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -262,3 +262,137 @@ fn an_os_error_is_said_once() {
     assert!(err.contains("missing.properties"), "{err}");
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
 }
+
+/// Runs `morpheus ARGS` with stdout a pipe whose reading end is already closed, so the
+/// first write fails with EPIPE.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_morpheus"));
+    cmd.args(args)
+        .env("CI", "true")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    drop(cmd); // the parent's copy of the pipe's writing end
+    child.wait_with_output().unwrap()
+}
+
+fn assert_quiet_exit(args: &[&str], out: &std::process::Output) {
+    let err = stderr_of(out);
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+}
+
+/// A one-request-per-connection HTTP server answering every request with `body`, as the
+/// job server would; returns its base URL.
+fn fake_server(body: String, content_type: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn no_command_panics_when_its_stdout_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.txt");
+    ok(&["generate", "rmat", "--scale", "8", "--out", s(&g)]);
+    let store = dir.path().join("store");
+    ok(&["import", "--store", s(&store), s(&g)]);
+    let text = dir.path().join("t.txt");
+    ok(&["generate", "text", "--size", "20KB", "--out", s(&text)]);
+    let spec = dir.path().join("job.toml");
+    fs::write(
+        &spec,
+        format!(
+            "name = \"j\"\n[inputs.g]\nstore = \"{}\"\n[[steps]]\nname = \"d\"\n\
+             algorithm = \"degree\"\n[[outputs]]\nstep = \"d\"\npath = \"{}\"\nformat = \"csv\"\n",
+            s(&store),
+            s(&dir.path().join("d.csv"))
+        ),
+    )
+    .unwrap();
+    let st = s(&store);
+    let local: [&[&str]; 11] = [
+        &["store", "stats", "--store", st],
+        &["store", "stats", "--store", st, "--json"],
+        &["store", "verify", "--store", st],
+        &["store", "changes", "--store", st],
+        &["algo", "pagerank", "--store", st],
+        &["algo", "triangles", "--store", st],
+        &["degrees", "--store", st],
+        &["wordcount", s(&text)],
+        &["validate", s(&spec)],
+        &["run", s(&spec)],
+        &["generate", "rmat", "--scale", "4", "--out", s(&g)],
+    ];
+    for args in local {
+        assert_quiet_exit(args, &with_closed_stdout(args));
+    }
+
+    // `jobs show` of a job with many stages, `jobs list`, `jobs logs` and `submit`.
+    let stages: Vec<serde_json::Value> = (0..500)
+        .map(|i| serde_json::json!({"name": format!("stage {i}"), "records_in": i, "seconds": 0.5}))
+        .collect();
+    let job = serde_json::json!({
+        "id": 6, "name": "j", "state": "succeeded", "stages": stages,
+        "jobs": (0..500).map(|i| serde_json::json!({"id": i, "name": "j"})).collect::<Vec<_>>(),
+    });
+    let json_server = fake_server(job.to_string(), "application/json");
+    let log_server = fake_server("log line\n".repeat(10_000), "text/plain");
+    let remote: [&[&str]; 5] = [
+        &["jobs", "show", "6", "--server", &json_server],
+        &["jobs", "show", "6", "--json", "--server", &json_server],
+        &["jobs", "list", "--server", &json_server],
+        &["jobs", "logs", "6", "--server", &log_server],
+        &["submit", s(&spec), "--server", &json_server],
+    ];
+    for args in remote {
+        assert_quiet_exit(args, &with_closed_stdout(args));
+    }
+}
+
+/// `morpheus algo … | head -c 16`: the reader goes away after the first bytes of a long
+/// output (more than a pipe holds).
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.txt");
+    ok(&["generate", "rmat", "--scale", "13", "--out", s(&g)]);
+    let store = dir.path().join("store");
+    ok(&["import", "--store", s(&store), s(&g)]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_morpheus"))
+        .args(["algo", "pagerank", "--store", s(&store)])
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_quiet_exit(&["algo", "pagerank"], &out);
+}
