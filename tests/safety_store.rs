@@ -278,3 +278,149 @@ fn a_failed_checkpoint_or_compaction_write_removes_its_temporary_file() {
     assert_eq!(counts(&store), before);
     ok(&["store", "verify", "--store", s(&store)]);
 }
+
+/// Writes `text` to `dir/name`.
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+/// Imports `args` into an existing store and expects exit 1 with `file:line` and `message`
+/// on stderr, the store left byte-identical.
+fn import_fails(store: &Path, args: &[&str], at: &str, message: &str) {
+    let before = snapshot(store);
+    let mut all = vec!["import", "--store", s(store)];
+    all.extend_from_slice(args);
+    let o = morpheus(&all);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+    assert!(err.contains(at), "{args:?}: {at} not named: {err}");
+    assert!(
+        err.contains(message),
+        "{args:?}: `{message}` not said: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(snapshot(store) == before, "{args:?}: the store changed");
+}
+
+#[test]
+fn lines_with_more_or_fewer_fields_than_the_format_takes_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let store = d.join("store");
+    let good = write(d, "good.txt", "1 2\n");
+    ok(&["import", "--store", s(&store), s(&good)]);
+
+    let four = write(d, "four.txt", "1 2\n1 2 3 4\n");
+    let at = format!("{}:2:", s(&four));
+    import_fails(&store, &[s(&four)], &at, "found 4 fields, expected 2");
+    let wfour = write(d, "wfour.txt", "1 2 0.5\n1 2 3 4\n");
+    import_fails(
+        &store,
+        &["--weighted", s(&wfour)],
+        &format!("{}:2:", s(&wfour)),
+        "found 4 fields, expected 3",
+    );
+    let three = write(d, "three.txt", "# comment\n5 6 0.5\n");
+    let at = format!("{}:2:", s(&three));
+    import_fails(&store, &[s(&three)], &at, "needs --weighted");
+
+    // A vertex file (one id a line) given as an edge list.
+    let ids = write(d, "ids.txt", "1\n2\n3\n");
+    let at = format!("{}:1:", s(&ids));
+    import_fails(&store, &[s(&ids)], &at, "found 1 field, expected 2");
+    import_fails(
+        &store,
+        &["--format", "edgelist", s(&ids)],
+        &at,
+        "found 1 field",
+    );
+
+    // LDBC: a vertex line with two fields, an edge line with more than `src dst weight`.
+    let props = "graph.G.vertex-file = G.v\ngraph.G.edge-file = G.e\n\
+                 graph.G.directed = true\ngraph.G.edge-properties.names = weight\n";
+    let p = write(d, "G.properties", props);
+    let v = write(d, "G.v", "1\n2 7\n");
+    write(d, "G.e", "1 2 0.5\n");
+    import_fails(
+        &store,
+        &[s(&p)],
+        &format!("{}:2:", s(&v)),
+        "found 2 fields, expected 1",
+    );
+    write(d, "G.v", "1\n2\n");
+    let e = write(d, "G.e", "1 2 0.5\n2 1 0.5 9\n");
+    import_fails(
+        &store,
+        &[s(&p)],
+        &format!("{}:2:", s(&e)),
+        "found 4 fields, expected 3: `src dst weight`",
+    );
+    write(d, "G.e", "1 2 0.5\n2 1\n");
+    import_fails(
+        &store,
+        &[s(&p)],
+        &format!("{}:2:", s(&e)),
+        "found 2 fields, expected 3",
+    );
+
+    // CSV: a row with more fields than the header.
+    let csv = write(d, "e.csv", "src,dst\n1,2\n3,4,5\n");
+    import_fails(
+        &store,
+        &[s(&csv)],
+        &format!("{}:3:", s(&csv)),
+        "expected 2 fields, found 3",
+    );
+}
+
+#[test]
+fn a_missing_file_named_by_an_ldbc_properties_file_names_the_properties_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let props = write(
+        d,
+        "G.properties",
+        "graph.G.vertex-file = G.v\ngraph.G.edge-file = G.e\ngraph.G.directed = true\n\
+         graph.G.bfs.source-vertex = 1\n",
+    );
+    write(d, "G.e", "1 2\n");
+    let want = format!(
+        "{}: graph.G.vertex-file = G.v: {} does not exist",
+        s(&props),
+        s(&d.join("G.v"))
+    );
+    let store = d.join("store");
+    let o = morpheus(&[
+        "import",
+        "--format",
+        "ldbc",
+        "--store",
+        s(&store),
+        s(&props),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+    assert!(!store.exists(), "no store is created");
+
+    write(d, "G.v", "1\n2\n");
+    fs::remove_file(d.join("G.e")).unwrap();
+    let o = morpheus(&[
+        "graphalytics",
+        "run",
+        "--properties",
+        s(&props),
+        "--algorithm",
+        "BFS",
+        "--out",
+        s(&d.join("out")),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let want = format!(
+        "{}: graph.G.edge-file = G.e: {} does not exist",
+        s(&props),
+        s(&d.join("G.e"))
+    );
+    assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+}

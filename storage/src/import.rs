@@ -302,9 +302,11 @@ pub fn import(
         tracing::info!(file = %path.display(), %format, "reading input");
         sink.bytes += std::fs::metadata(path).at(path)?.len();
         match format {
-            Format::EdgeList => {
-                edgelist::read_edges(path, &mut sink, options.weighted.then_some(2))?
-            }
+            Format::EdgeList => edgelist::read_edges(
+                path,
+                &mut sink,
+                edgelist::EdgeFields::plain(options.weighted),
+            )?,
             Format::Csv => csv::read(path, &mut sink)?,
             Format::Ldbc => ldbc::read(path, &mut sink)?,
             Format::Parquet => parquet::read(path, &mut sink)?,

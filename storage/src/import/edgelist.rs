@@ -58,10 +58,51 @@ pub(crate) fn parse_weight(tok: &[u8]) -> std::result::Result<f64, String> {
     }
 }
 
-/// Parses one chunk of lines into `(src, dst, weight)`.
+/// The fields of an edge-list line: how many there are, which one holds the weight, and
+/// how to describe them in an error.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EdgeFields<'a> {
+    /// Fields on every line: 2 for `src dst`, more with a weight or properties.
+    pub count: usize,
+    /// 0-based field holding the weight, if any (at least 2).
+    pub weight: Option<usize>,
+    /// The line's shape, e.g. "`src dst weight`".
+    pub shape: &'a str,
+}
+
+impl EdgeFields<'static> {
+    /// `src dst`, or `src dst weight` when `weighted`.
+    pub(crate) fn plain(weighted: bool) -> Self {
+        if weighted {
+            Self {
+                count: 3,
+                weight: Some(2),
+                shape: "`src dst weight`",
+            }
+        } else {
+            Self {
+                count: 2,
+                weight: None,
+                shape: "`src dst` (a weight in a third field needs --weighted)",
+            }
+        }
+    }
+}
+
+/// "1 field" / "3 fields".
+fn fields_word(n: usize) -> String {
+    if n == 1 {
+        "1 field".into()
+    } else {
+        format!("{n} fields")
+    }
+}
+
+/// Parses one chunk of lines into `(src, dst, weight)`. Every line must have exactly
+/// `fields.count` fields.
 fn parse_chunk(
     chunk: &[u8],
-    weight_column: Option<usize>,
+    fields: EdgeFields<'_>,
 ) -> std::result::Result<Vec<(u64, u64, f64)>, ChunkError> {
     let mut out = Vec::with_capacity(chunk.len() / 12);
     for (i, line) in chunk.split(|&b| b == b'\n').enumerate() {
@@ -71,20 +112,26 @@ fn parse_chunk(
         if line[0] == b'#' || line[0] == b'%' {
             continue;
         }
-        let mut toks = tokens(line);
         let err = |m: String| (i as u64, m);
-        let src = parse_id(toks.next().expect("line has a non-space byte")).map_err(err)?;
-        let dst = match toks.next() {
-            Some(t) => parse_id(t).map_err(err)?,
-            None => return Err(err("expected `src dst`, found one field".into())),
-        };
-        let weight = match weight_column {
-            None => 1.0,
-            Some(col) => match toks.nth(col - 2) {
-                Some(t) => parse_weight(t).map_err(err)?,
-                None => return Err(err(format!("missing weight in field {}", col + 1))),
-            },
-        };
+        let (mut src, mut dst, mut weight) = (0, 0, 1.0);
+        let mut n = 0usize;
+        for t in tokens(line) {
+            match n {
+                0 => src = parse_id(t).map_err(err)?,
+                1 => dst = parse_id(t).map_err(err)?,
+                c if Some(c) == fields.weight => weight = parse_weight(t).map_err(err)?,
+                _ => {}
+            }
+            n += 1;
+        }
+        if n != fields.count {
+            return Err(err(format!(
+                "found {}, expected {}: {}",
+                fields_word(n),
+                fields.count,
+                fields.shape
+            )));
+        }
         out.push((src, dst, weight));
     }
     Ok(out)
@@ -108,17 +155,13 @@ pub(crate) fn line_chunks(bytes: &[u8]) -> Vec<(usize, &[u8])> {
     out
 }
 
-/// Reads an edge list; `weight_column` is the 0-based field holding the weight, if any.
-pub(crate) fn read_edges(
-    path: &Path,
-    sink: &mut Sink<'_>,
-    weight_column: Option<usize>,
-) -> Result<()> {
+/// Reads an edge list whose lines have `fields`.
+pub(crate) fn read_edges(path: &Path, sink: &mut Sink<'_>, fields: EdgeFields<'_>) -> Result<()> {
     let bytes = read_input(path, sink.progress)?;
     let chunks = line_chunks(&bytes);
     let parsed: Vec<_> = chunks
         .par_iter()
-        .map(|(_, c)| parse_chunk(c, weight_column))
+        .map(|(_, c)| parse_chunk(c, fields))
         .collect();
     let mut total = 0;
     for (i, p) in parsed.iter().enumerate() {
@@ -145,17 +188,28 @@ pub(crate) fn read_edges(
     Ok(())
 }
 
-/// Reads a vertex list: the first field of each line is a vertex id; other fields are ignored.
-pub(crate) fn read_vertices(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
+/// Reads a vertex list: a vertex id, then `extra` more fields (ignored), per line.
+pub(crate) fn read_vertices(path: &Path, sink: &mut Sink<'_>, extra: usize) -> Result<()> {
     let bytes = read_input(path, sink.progress)?;
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let Some(first) = tokens(line).next() else {
+        let mut toks = tokens(line);
+        let Some(first) = toks.next() else {
             continue;
         };
         if first[0] == b'#' || first[0] == b'%' {
             continue;
         }
-        let id = parse_id(first).map_err(|m| Error::input(path, Some(i as u64 + 1), m))?;
+        let at = |m: String| Error::input(path, Some(i as u64 + 1), m);
+        let id = parse_id(first).map_err(at)?;
+        let n = 1 + toks.count();
+        if n != 1 + extra {
+            return Err(at(format!(
+                "found {}, expected {}: a vertex id{}",
+                fields_word(n),
+                1 + extra,
+                if extra > 0 { " and its properties" } else { "" }
+            )));
+        }
         sink.vertex(id, None, Vec::new());
     }
     Ok(())
@@ -165,26 +219,48 @@ pub(crate) fn read_vertices(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
 mod tests {
     use super::*;
 
+    const PLAIN: EdgeFields<'static> = EdgeFields {
+        count: 2,
+        weight: None,
+        shape: "`src dst`",
+    };
+    const WEIGHTED: EdgeFields<'static> = EdgeFields {
+        count: 3,
+        weight: Some(2),
+        shape: "`src dst weight`",
+    };
+
     #[test]
     fn parses_comments_blanks_crlf_and_weights() {
-        let text = b"# header\n% other\n\n1 2\r\n3\t4 0.5\n  5 6 7 8\n";
-        let got = parse_chunk(text, None).unwrap();
-        assert_eq!(got, vec![(1, 2, 1.0), (3, 4, 1.0), (5, 6, 1.0)]);
-        let err = parse_chunk(text, Some(2)).unwrap_err();
+        let text = b"# header\n% other\n\n1 2\r\n  3\t4\n";
+        let got = parse_chunk(text, PLAIN).unwrap();
+        assert_eq!(got, vec![(1, 2, 1.0), (3, 4, 1.0)]);
+        let err = parse_chunk(text, WEIGHTED).unwrap_err();
         assert_eq!(err.0, 3, "line 4 (0-based 3) lacks a weight");
+        assert_eq!(err.1, "found 2 fields, expected 3: `src dst weight`");
         assert_eq!(
-            parse_chunk(b"3 4 0.5\n", Some(2)).unwrap(),
+            parse_chunk(b"3 4 0.5\n", WEIGHTED).unwrap(),
             vec![(3, 4, 0.5)]
         );
     }
 
     #[test]
+    fn rejects_extra_and_missing_fields_with_line() {
+        let err = parse_chunk(b"1 2\n1 2 3 4\n", PLAIN).unwrap_err();
+        assert_eq!(err, (1, "found 4 fields, expected 2: `src dst`".into()));
+        assert_eq!(parse_chunk(b"1 2 0.5\n", PLAIN).unwrap_err().0, 0);
+        assert_eq!(parse_chunk(b"1 2 0.5 9\n", WEIGHTED).unwrap_err().0, 0);
+        let err = parse_chunk(b"1\n2\n", PLAIN).unwrap_err();
+        assert_eq!(err, (0, "found 1 field, expected 2: `src dst`".into()));
+    }
+
+    #[test]
     fn rejects_bad_ids_with_line() {
-        assert_eq!(parse_chunk(b"1 2\n1 x\n", None).unwrap_err().0, 1);
-        assert!(parse_chunk(b"-1 2\n", None).is_err());
-        assert!(parse_chunk(b"18446744073709551616 2\n", None).is_err());
-        assert!(parse_chunk(b"1\n", None).is_err());
-        assert!(parse_chunk(b"1 2 nan\n", Some(2)).is_err());
+        assert_eq!(parse_chunk(b"1 2\n1 x\n", PLAIN).unwrap_err().0, 1);
+        assert!(parse_chunk(b"-1 2\n", PLAIN).is_err());
+        assert!(parse_chunk(b"18446744073709551616 2\n", PLAIN).is_err());
+        assert!(parse_chunk(b"1\n", PLAIN).is_err());
+        assert!(parse_chunk(b"1 2 nan\n", WEIGHTED).is_err());
         assert_eq!(parse_id(b"18446744073709551615").unwrap(), u64::MAX);
     }
 

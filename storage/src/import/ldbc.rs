@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::edgelist::{read_edges, read_vertices};
+use super::edgelist::{read_edges, read_vertices, EdgeFields};
 use super::Sink;
 use crate::error::{Error, IoContext, Result};
 
@@ -24,6 +24,27 @@ pub struct LdbcGraph {
     pub weight_column: Option<usize>,
     /// Every `key = value` pair of the file, with the `graph.<name>.` prefix removed.
     pub properties: HashMap<String, String>,
+}
+
+/// The comma-separated names under `key` (e.g. `edge-properties.names`: the fields of an
+/// edge line after `src dst`).
+fn names_of<'a>(properties: &'a HashMap<String, String>, key: &str) -> Vec<&'a str> {
+    properties
+        .get(key)
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl LdbcGraph {
+    /// The edge properties, in the order of their fields after `src dst`.
+    pub fn edge_property_names(&self) -> Vec<&str> {
+        names_of(&self.properties, "edge-properties.names")
+    }
 }
 
 /// Parses a Graphalytics `.properties` file.
@@ -79,15 +100,7 @@ pub fn parse_properties(path: &Path) -> Result<LdbcGraph> {
             ))
         }
     };
-    let names: Vec<&str> = properties
-        .get("edge-properties.names")
-        .map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
+    let names = names_of(&properties, "edge-properties.names");
     let weight_column = names.iter().position(|n| *n == "weight").map(|i| i + 2);
     Ok(LdbcGraph {
         vertex_file: base.join(get("vertex-file")?),
@@ -105,6 +118,35 @@ pub(crate) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
     if g.weight_column.is_some() && !sink.delete {
         sink.weighted = true;
     }
-    read_vertices(&g.vertex_file, sink)?;
-    read_edges(&g.edge_file, sink, g.weight_column)
+    for (key, file) in [("vertex-file", &g.vertex_file), ("edge-file", &g.edge_file)] {
+        let problem = match std::fs::metadata(file) {
+            Ok(m) if m.is_file() => continue,
+            Ok(_) => "is not a file".to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_owned(),
+            Err(e) => format!("cannot be read: {e}"),
+        };
+        return Err(Error::input(
+            path,
+            None,
+            format!(
+                "graph.{}.{key} = {}: {} {problem}",
+                g.name,
+                g.properties.get(key).map_or("", String::as_str),
+                file.display()
+            ),
+        ));
+    }
+    let vertex_props = names_of(&g.properties, "vertex-properties.names").len();
+    read_vertices(&g.vertex_file, sink, vertex_props)?;
+    let names = g.edge_property_names();
+    let shape = format!(
+        "`src dst{}`",
+        names.iter().map(|n| format!(" {n}")).collect::<String>()
+    );
+    let fields = EdgeFields {
+        count: 2 + names.len(),
+        weight: g.weight_column,
+        shape: &shape,
+    };
+    read_edges(&g.edge_file, sink, fields)
 }
