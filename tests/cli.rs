@@ -165,12 +165,15 @@ fn malformed_line_reports_file_and_line_and_leaves_store_unchanged() {
     ok(&["import", "--store", s(&store), s(&good)]);
     let before = snapshot(&store);
     let bad = dir.path().join("bad.txt");
-    fs::write(&bad, "# header\n4 5\n5 6 7\n6\n").unwrap();
+    fs::write(&bad, "# header\n4 5\n5 6\n6\n").unwrap();
     let out = morpheus(&["import", "--store", s(&store), s(&bad)]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("{}:4: expected `src dst`", bad.display())),
+        err.contains(&format!(
+            "{}:4: found 1 field, expected 2: `src dst`",
+            bad.display()
+        )),
         "{err}"
     );
     assert_eq!(snapshot(&store), before);
