@@ -57,6 +57,13 @@ pub(crate) struct RunArgs {
     /// not outlive it).
     #[arg(long, hide = true)]
     parent_pid: Option<u32>,
+    /// Confine inputs and outputs to this directory, as the job server does (set by it, so
+    /// the run checks again what the server checked at submission).
+    #[arg(long, hide = true, value_name = "DIR")]
+    data_root: Option<PathBuf>,
+    /// The job server's state directory, which outputs never touch (set by it).
+    #[arg(long, hide = true, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -69,10 +76,16 @@ pub(crate) struct ValidateArgs {
 }
 
 pub(crate) fn load(spec: &std::path::Path, set: &[(String, String)]) -> Result<Spec> {
-    let options = LoadOptions {
-        set: set.to_vec(),
-        ..LoadOptions::default()
-    };
+    load_with(
+        spec,
+        LoadOptions {
+            set: set.to_vec(),
+            ..LoadOptions::default()
+        },
+    )
+}
+
+fn load_with(spec: &std::path::Path, options: LoadOptions) -> Result<Spec> {
     Spec::load(spec, &options).map_err(|e| anyhow!("{e}"))
 }
 
@@ -140,7 +153,15 @@ pub(crate) fn run_cmd(a: &RunArgs, quiet: bool) -> Result<ExitCode> {
     if let Some(p) = a.parent_pid {
         watch_parent(p);
     }
-    let mut spec = load(&a.spec, &a.set)?;
+    let mut spec = load_with(
+        &a.spec,
+        LoadOptions {
+            set: a.set.clone(),
+            data_root: a.data_root.clone(),
+            state_dir: a.state_dir.clone(),
+            ..LoadOptions::default()
+        },
+    )?;
     spec.force_workers |= a.force_workers;
     let options = RunOptions {
         workers: a.workers.map(|w| w as usize),

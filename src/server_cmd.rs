@@ -245,7 +245,7 @@ impl Client {
             .ok()
             .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or(text);
-        bail!("{} ({status})", msg.trim())
+        bail!("{} ({status})", morpheus_jobs::clip_to(msg.trim(), 4096))
     }
 
     fn json(
@@ -256,7 +256,12 @@ impl Client {
         body: Option<String>,
     ) -> Result<Value> {
         let text = self.call(method, path, query, body)?;
-        serde_json::from_str(&text).with_context(|| format!("the server sent invalid JSON: {text}"))
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "the server sent invalid JSON: {}",
+                morpheus_jobs::clip(&text)
+            )
+        })
     }
 }
 

@@ -4,156 +4,16 @@
 #![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 mod common;
+#[path = "common/server.rs"]
+mod server_util;
 use common::{edge_pairs, morpheus, ok, s};
-
-/// A data root with a store (RMAT scale 8) and a names CSV, and a state directory.
-struct Setup {
-    dir: tempfile::TempDir,
-}
-
-impl Setup {
-    fn new() -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        fs::create_dir_all(&data).unwrap();
-        let edges = data.join("g.txt");
-        ok(&["generate", "rmat", "--scale", "8", "--out", s(&edges)]);
-        ok(&["import", "--store", s(&data.join("store")), s(&edges)]);
-        let mut names = String::from("id,name,country\n");
-        for i in 0..256 {
-            names.push_str(&format!("{i},user{i},{}\n", ["NZ", "AU", "US"][i % 3]));
-        }
-        fs::write(data.join("names.csv"), names).unwrap();
-        Setup { dir }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(setup: &Setup, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_morpheus"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--state",
-                s(&setup.state()),
-                "--data-root",
-                s(&setup.data()),
-            ])
-            .args(extra)
-            .env("CI", "true")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line `{line}`"))
-            .to_owned();
-        Server { child, url }
-    }
-
-    fn agent() -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into()
-    }
-
-    /// (status, body) of a request.
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-        token: Option<&str>,
-    ) -> (u16, String) {
-        let url = format!("{}{path}", self.url);
-        let agent = Self::agent();
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut r = match method {
-            "POST" => {
-                let mut req = agent.post(&url);
-                if let Some(a) = &auth {
-                    req = req.header("authorization", a);
-                }
-                req.send(body.unwrap_or("").to_owned()).unwrap()
-            }
-            "DELETE" => {
-                let mut req = agent.delete(&url);
-                if let Some(a) = &auth {
-                    req = req.header("authorization", a);
-                }
-                req.call().unwrap()
-            }
-            _ => {
-                let mut req = agent.get(&url);
-                if let Some(a) = &auth {
-                    req = req.header("authorization", a);
-                }
-                req.call().unwrap()
-            }
-        };
-        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let (status, body) = self.request("GET", path, None, None);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).unwrap()
-    }
-
-    /// Polls a job until `done(state)` or the deadline.
-    fn wait_for(&self, id: i64, done: impl Fn(&str) -> bool, secs: u64) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let job = self.get(&format!("/api/v1/jobs/{id}"));
-            if done(job["state"].as_str().unwrap()) {
-                return job;
-            }
-            assert!(Instant::now() < deadline, "job {id} stuck: {job}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use server_util::{Server, Setup};
 
 const JOB: &str = r#"
 name = "pr-top"

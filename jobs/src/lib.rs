@@ -14,6 +14,6 @@ pub mod runner;
 pub mod server;
 pub mod spec;
 
-pub use error::{Error, Result};
+pub use error::{clip, clip_to, Error, Result, CLIP_BYTES};
 pub use runner::{run, RunOptions, RunReport};
 pub use spec::{IncrementalGraph, LoadOptions, Spec, SpecError};

@@ -66,10 +66,39 @@ fn now() -> f64 {
 #[derive(Debug)]
 pub struct ApiError(StatusCode, String);
 
+/// The longest error message a response carries (user input inside is clipped to
+/// [`crate::CLIP_BYTES`] where it is quoted; this bounds the whole).
+const MAX_ERROR_BYTES: usize = 4096;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
+        let message = crate::clip_to(&self.1, MAX_ERROR_BYTES);
+        (self.0, Json(json!({ "error": message }))).into_response()
     }
+}
+
+/// Every error answer as JSON `{"error": …}`: axum's own rejections (a body over the
+/// limit, a body that is not UTF-8, an id that is not a number, a wrong method) answer in
+/// plain text; they are rewritten here, their text clipped.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let text = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_owned(),
+        t => crate::clip(t).into_owned(),
+    };
+    ApiError(status, text).into_response()
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -259,6 +288,7 @@ fn router(app: Arc<App>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(app)
 }
 
@@ -269,7 +299,9 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
     // Compare in constant time: no early exit on the first differing byte.
     let ok = given.is_some_and(|g| {
         g.len() == token.len()
@@ -302,7 +334,7 @@ fn query_sets(query: &[(String, String)]) -> Result<Vec<(String, String)>, ApiEr
                 .ok_or_else(|| {
                     ApiError(
                         StatusCode::BAD_REQUEST,
-                        format!("set=`{v}` is not key=value"),
+                        format!("set=`{}` is not key=value", crate::clip(v)),
                     )
                 })
         })
@@ -320,7 +352,8 @@ fn load_spec(app: &App, text: &str, sets: &[(String, String)]) -> Result<Spec, A
     let options = LoadOptions {
         set: sets.to_vec(),
         base_dir: Some(app.config.data_root.clone()),
-        confine_outputs: Some(app.config.data_root.clone()),
+        data_root: Some(app.config.data_root.clone()),
+        state_dir: Some(app.config.state_dir.clone()),
     };
     Spec::parse(text, "<request>", &options)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))
@@ -448,7 +481,10 @@ async fn list_jobs(
                 .ok_or_else(|| {
                     ApiError(
                         StatusCode::BAD_REQUEST,
-                        format!("`{name}` must be an integer from 0 to {max}, found `{v}`"),
+                        format!(
+                            "`{name}` must be an integer from 0 to {max}, found `{}`",
+                            crate::clip(v)
+                        ),
                     )
                 }),
         }
@@ -461,7 +497,8 @@ async fn list_jobs(
             return Err(ApiError(
                 StatusCode::BAD_REQUEST,
                 format!(
-                    "unknown state `{s}` (expected one of {})",
+                    "unknown state `{}` (expected one of {})",
+                    crate::clip(s),
                     STATES.join(", ")
                 ),
             ));
@@ -503,7 +540,7 @@ async fn show_job(
     let db = app.db();
     let job = (|| -> rusqlite::Result<Option<Json_>> {
         let mut stmt = db.prepare_cached("SELECT * FROM jobs WHERE id = ?1")?;
-        let Some((mut summary, metrics, spec, sets, log)) = stmt
+        let Some((mut summary, metrics, spec, sets, log, pid)) = stmt
             .query_row([id], |r| {
                 Ok((
                     job_summary(r)?,
@@ -511,6 +548,7 @@ async fn show_job(
                     r.get::<_, String>("spec")?,
                     r.get::<_, String>("sets")?,
                     r.get::<_, Option<String>>("log_path")?,
+                    r.get::<_, Option<i64>>("pid")?,
                 ))
             })
             .optional()?
@@ -545,6 +583,7 @@ async fn show_job(
             obj.insert("spec".into(), spec.into());
             obj.insert("sets".into(), serde_json::from_str(&sets).unwrap_or(Json_::Null));
             obj.insert("log_path".into(), log.into());
+            obj.insert("pid".into(), pid.into());
         }
         Ok(Some(summary))
     })()
@@ -694,8 +733,10 @@ fn next_fire(cron: &str) -> Option<f64> {
 fn catch_up(app: &App) -> rusqlite::Result<()> {
     let db = app.db();
     let t = now();
-    let mut stmt = db.prepare("SELECT id, spec, sets, cron, catchup, next_fire FROM schedules")?;
-    let rows: Vec<(i64, String, String, String, String, Option<f64>)> = stmt
+    let mut stmt =
+        db.prepare("SELECT id, spec, sets, cron, catchup, next_fire, name FROM schedules")?;
+    type Row = (i64, String, String, String, String, Option<f64>, String);
+    let rows: Vec<Row> = stmt
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
@@ -704,11 +745,12 @@ fn catch_up(app: &App) -> rusqlite::Result<()> {
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     drop(stmt);
-    for (id, text, sets, cron, catchup, next) in rows {
+    for (id, text, sets, cron, catchup, next, name) in rows {
         let missed = next.is_some_and(|n| n < t);
         if missed && catchup == "once" {
             let sets: Vec<(String, String)> = serde_json::from_str(&sets).unwrap_or_default();
@@ -720,7 +762,10 @@ fn catch_up(app: &App) -> rusqlite::Result<()> {
                         "schedule {id} missed a run while the server was down: running once"
                     );
                 }
-                Err(e) => tracing::warn!("schedule {id}: spec no longer valid: {}", e.1),
+                Err(e) => {
+                    let sets_json = serde_json::to_string(&sets).unwrap_or_default();
+                    insert_failed_firing(&db, id, &name, &text, &sets_json, &e.1)?;
+                }
             }
         }
         let next = next_fire(&cron);
@@ -749,21 +794,28 @@ async fn scheduler(app: Arc<App>) {
 
 fn fire_due(app: &App) -> rusqlite::Result<usize> {
     let t = now();
-    let due: Vec<(i64, String, String, String, i64)> = {
+    let due: Vec<(i64, String, String, String, i64, String)> = {
         let db = app.db();
         let mut stmt = db.prepare_cached(
-            "SELECT id, spec, sets, cron, max_concurrent FROM schedules
+            "SELECT id, spec, sets, cron, max_concurrent, name FROM schedules
              WHERE next_fire IS NOT NULL AND next_fire <= ?1",
         )?;
         let rows = stmt
             .query_map([t], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<rusqlite::Result<_>>()?;
         rows
     };
     let mut fired = 0;
-    for (id, text, sets_json, cron, max) in due {
+    for (id, text, sets_json, cron, max, name) in due {
         let sets: Vec<(String, String)> = serde_json::from_str(&sets_json).unwrap_or_default();
         let spec = load_spec(app, &text, &sets);
         let db = app.db();
@@ -786,10 +838,32 @@ fn fire_due(app: &App) -> rusqlite::Result<usize> {
                 insert_job(&db, &spec, &text, &sets_json, Some(id))?;
                 fired += 1;
             }
-            Err(e) => tracing::warn!("schedule {id}: spec no longer valid: {}", e.1),
+            Err(e) => insert_failed_firing(&db, id, &name, &text, &sets_json, &e.1)?,
         }
     }
     Ok(fired)
+}
+
+/// Records a firing of schedule `id` whose spec no longer validates (an input removed, …)
+/// as a failed job with the reason, so it shows in the history and the schedule's runs.
+fn insert_failed_firing(
+    db: &Connection,
+    id: i64,
+    name: &str,
+    text: &str,
+    sets_json: &str,
+    reason: &str,
+) -> rusqlite::Result<()> {
+    tracing::warn!("schedule {id}: spec no longer valid: {reason}");
+    let t = now();
+    let error = format!("the schedule's spec no longer validates: {reason}");
+    db.execute(
+        "INSERT INTO jobs (name, spec, sets, state, schedule_id, retries, backoff, max_concurrent,
+             submitted_at, run_after, finished_at, error)
+         VALUES (?1, ?2, ?3, 'failed', ?4, 0, 0, 1, ?5, ?5, ?5, ?6)",
+        params![name, text, sets_json, id, t, error],
+    )?;
+    Ok(())
 }
 
 /// A queued job ready to start.
@@ -926,6 +1000,10 @@ async fn run_child(app: &App, job: &Ready, cancel: &Notify) -> End {
         .arg(&metrics_path)
         .arg("--parent-pid")
         .arg(std::process::id().to_string())
+        .arg("--data-root")
+        .arg(&app.config.data_root)
+        .arg("--state-dir")
+        .arg(&app.config.state_dir)
         .current_dir(&app.config.data_root)
         .stdin(std::process::Stdio::null())
         .stdout(log)
@@ -980,32 +1058,73 @@ async fn run_child(app: &App, job: &Ready, cancel: &Notify) -> End {
     }
 }
 
-/// The last non-empty line of the log that reads like an error.
-fn last_error(log: &Path) -> Option<String> {
+/// The `error:` line the run wrote to the log in its last attempt (after the last
+/// `=== attempt` header), if any.
+fn logged_error(log: &Path) -> Option<String> {
     let text = std::fs::read_to_string(log).ok()?;
     text.lines()
         .rev()
+        .take_while(|l| !l.starts_with("=== attempt"))
         .find(|l| l.starts_with("error:"))
-        .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()))
         .map(|l| l.trim().to_owned())
+}
+
+/// Why a child that did not succeed failed: killed by a signal, else its `error:` line,
+/// else its exit code.
+fn exit_error(log: &Path, status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = status.signal() {
+        return format!("killed by signal {sig}");
+    }
+    logged_error(log).unwrap_or_else(|| match status.code() {
+        Some(c) => format!("the run exited with code {c}"),
+        None => format!("the run ended with {status}"),
+    })
+}
+
+/// Appends `error` to the log unless it is already its last line: a job's log ends with
+/// its final error.
+fn log_final_error(log: &Path, error: &str) {
+    use std::io::Write;
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    if text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(str::trim)
+        == Some(error)
+    {
+        return;
+    }
+    let line = if error.starts_with("error:") {
+        error.to_owned()
+    } else {
+        format!("error: {error}")
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = appended {
+        tracing::warn!("cannot append to {}: {e}", log.display());
+    }
 }
 
 fn finish(app: &App, job: &Ready, end: End) -> rusqlite::Result<()> {
     let dir = app.job_dir(job.id);
+    let log = dir.join("log.txt");
     let t = now();
     let (state, error) = match end {
         End::Exited(s) if s.success() => ("succeeded", None),
-        End::Exited(s) => (
-            "failed",
-            Some(
-                last_error(&dir.join("log.txt"))
-                    .unwrap_or_else(|| format!("the run exited with {s}")),
-            ),
-        ),
+        End::Exited(s) => ("failed", Some(exit_error(&log, s))),
         End::TimedOut(secs) => ("failed", Some(format!("timed out after {secs}s"))),
         End::Cancelled => ("cancelled", Some("cancelled".to_owned())),
         End::SpawnFailed(e) => ("failed", Some(e)),
     };
+    if let Some(e) = &error {
+        log_final_error(&log, e);
+    }
     let metrics = std::fs::read_to_string(dir.join("metrics.json")).ok();
     let mut db = app.db();
     let tx = db.transaction()?;

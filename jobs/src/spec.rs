@@ -51,7 +51,10 @@ use std::time::Duration;
 use morpheus_graph::run::{needs_weights, Algorithm, Params};
 use morpheus_rdd::{CsvOptions, DataType, Field, Schema};
 
+use crate::error::clip;
 use crate::expr::Expr;
+
+pub mod paths;
 
 /// A spec error: where (file, and a path inside the spec such as `steps[2] (top).by`) and
 /// what.
@@ -449,9 +452,16 @@ pub struct LoadOptions {
     pub set: Vec<(String, String)>,
     /// Relative paths resolve against this directory (default: the current directory).
     pub base_dir: Option<PathBuf>,
-    /// When set, every output path must lie inside this directory (the server's data root).
-    pub confine_outputs: Option<PathBuf>,
+    /// The server's data root: when set, every input and output must lie inside it once
+    /// symlinks are resolved (outputs strictly inside: never the root itself).
+    pub data_root: Option<PathBuf>,
+    /// The server's state directory: outputs never touch it (except inside a data root
+    /// that lies in it).
+    pub state_dir: Option<PathBuf>,
 }
+
+/// The top-level fields `--set` may override besides the spec's variables.
+pub const SET_FIELDS: &[&str] = &["name", "workers", "memory_budget", "timeout", "retries"];
 
 pub use morpheus_engine::parse_duration;
 
@@ -730,7 +740,7 @@ impl Spec {
             location: String::new(),
             message: format!("cannot read: {e}"),
         })?;
-        Spec::parse(&text, &file, options)
+        Spec::parse_from(&text, &file, Some(path), options)
     }
 
     /// Validates spec `text`; `file` names it in messages.
@@ -738,6 +748,16 @@ impl Spec {
     /// # Errors
     /// As [`Spec::load`].
     pub fn parse(text: &str, file: &str, options: &LoadOptions) -> Result<Spec, SpecError> {
+        Spec::parse_from(text, file, None, options)
+    }
+
+    /// As [`Spec::parse`]; `spec_path` (the spec's own file) is protected from outputs.
+    fn parse_from(
+        text: &str,
+        file: &str,
+        spec_path: Option<&Path>,
+        options: &LoadOptions,
+    ) -> Result<Spec, SpecError> {
         let ctx = Ctx { file };
         let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
@@ -748,49 +768,7 @@ impl Spec {
                 ctx.err("", message)
             }
         })?;
-        // Overrides: vars, or the top-level scalars.
-        let mut vars_table = match doc.remove("vars") {
-            None => toml::Table::new(),
-            Some(toml::Value::Table(t)) => t,
-            Some(other) => {
-                return Err(ctx.err(
-                    "vars",
-                    format!("expected a table, found {}", other.type_str()),
-                ))
-            }
-        };
-        for (k, v) in &options.set {
-            if ["name", "workers", "memory_budget", "timeout", "retries"].contains(&k.as_str()) {
-                doc.insert(k.clone(), toml::Value::String(v.clone()));
-            } else {
-                vars_table.insert(k.clone(), toml::Value::String(v.clone()));
-            }
-        }
-        let mut vars = BTreeMap::new();
-        for (k, v) in vars_table {
-            let s = match v {
-                toml::Value::String(s) => s,
-                toml::Value::Integer(i) => i.to_string(),
-                toml::Value::Float(f) => f.to_string(),
-                toml::Value::Boolean(b) => b.to_string(),
-                other => {
-                    return Err(ctx.err(
-                        format!("vars.{k}"),
-                        format!("expected a string or number, found {}", other.type_str()),
-                    ))
-                }
-            };
-            vars.insert(k, s);
-        }
-        // Variables may refer to earlier-defined ones.
-        for _ in 0..4 {
-            let snapshot = vars.clone();
-            for (k, v) in vars.iter_mut() {
-                if v.contains("${") {
-                    *v = expand(v, &snapshot).map_err(|m| ctx.err(format!("vars.{k}"), m))?;
-                }
-            }
-        }
+        let vars = variables(&ctx, text, &mut doc, &options.set)?;
         let mut root = toml::Value::Table(doc);
         substitute(&ctx, "", &mut root, &vars)?;
         let base = options
@@ -881,7 +859,7 @@ impl Spec {
             };
             for (name, v) in table {
                 let at = format!("inputs.{name}");
-                let input = parse_input(&ctx, &at, v, &base)?;
+                let input = parse_input(&ctx, &at, v, &base, options.data_root.as_deref())?;
                 inputs.insert(name, input);
             }
         }
@@ -898,95 +876,42 @@ impl Spec {
             steps.push(step);
         }
         // Outputs.
-        let mut outputs = Vec::new();
+        let confine = options.data_root.as_deref().map(|root| paths::Confine {
+            data_root: root,
+            state_dir: options.state_dir.as_deref(),
+        });
+        let mut protected = paths::Protected::default();
+        for (name, input) in &inputs {
+            match input {
+                Input::Store { path } => {
+                    protected.add(path, format!("the store of input `{name}`"))
+                }
+                Input::Dataset { path, .. } => protected.add(path, format!("input `{name}`")),
+            }
+        }
+        if let Some(p) = spec_path {
+            let p = resolve(
+                &std::env::current_dir().unwrap_or_default(),
+                &p.to_string_lossy(),
+            );
+            protected.add(&p, "the spec file");
+        }
+        let mut outputs: Vec<Output> = Vec::new();
         for (i, v) in top
             .array("outputs")?
             .unwrap_or_default()
             .into_iter()
             .enumerate()
         {
-            let at = format!("outputs[{i}]");
-            let mut o = Fields::new(&ctx, at.clone(), v)?;
-            let step = o.req_str("step")?;
-            match steps.iter().find(|s| s.name == step) {
-                None => {
-                    return Err(ctx.err(
-                        format!("{at}.step"),
-                        format!("no step named `{step}` ({})", known_steps(&steps)),
-                    ))
-                }
-                Some(s) if s.schema.is_none() => {
-                    return Err(ctx.err(
-                        format!("{at}.step"),
-                        format!("`{step}` is a graph; outputs take table steps"),
-                    ))
-                }
-                Some(_) => {}
+            let out = OutputCheck {
+                ctx: &ctx,
+                base: &base,
+                steps: &steps,
+                confine: confine.as_ref(),
+                protected: &protected,
             }
-            let raw_path = o.req_str("path")?;
-            let path = resolve(&base, &raw_path);
-            if let Some(root) = &options.confine_outputs {
-                let root = resolve(&base, &root.to_string_lossy());
-                if raw_path.split(['/', '\\']).any(|c| c == "..") || !path.starts_with(&root) {
-                    return Err(ctx.err(
-                        format!("{at}.path"),
-                        format!(
-                            "`{raw_path}` is outside the server's data root {} (use a path \
-                             relative to it, without `..`)",
-                            root.display()
-                        ),
-                    ));
-                }
-            }
-            let format = match o.str("format")? {
-                Some(f) => f.parse().map_err(|m| ctx.err(format!("{at}.format"), m))?,
-                None => Format::from_extension(&path).ok_or_else(|| {
-                    ctx.err(
-                        format!("{at}.format"),
-                        format!(
-                            "cannot tell the format of `{raw_path}` from its extension; set \
-                             format = \"parquet\", \"csv\" or \"arrow\""
-                        ),
-                    )
-                })?,
-            };
-            if format == Format::JsonLines {
-                return Err(ctx.err(
-                    format!("{at}.format"),
-                    "jsonl is an input format; outputs are parquet, csv or arrow",
-                ));
-            }
-            let overwrite = match o.str("overwrite")?.as_deref() {
-                None | Some("replace") => Overwrite::Replace,
-                Some("error") => Overwrite::Error,
-                Some(other) => {
-                    return Err(ctx.err(
-                        format!("{at}.overwrite"),
-                        format!("expected \"replace\" or \"error\", found `{other}`"),
-                    ))
-                }
-            };
-            if overwrite == Overwrite::Error && path.exists() {
-                return Err(ctx.err(
-                    format!("{at}.path"),
-                    format!("{} exists and overwrite = \"error\"", path.display()),
-                ));
-            }
-            let partitioned = o.bool("partitioned")?.unwrap_or(false);
-            o.finish(&["step", "path", "format", "overwrite", "partitioned"])?;
-            if outputs.iter().any(|x: &Output| x.path == path) {
-                return Err(ctx.err(
-                    format!("{at}.path"),
-                    format!("{} is written by another output too", path.display()),
-                ));
-            }
-            outputs.push(Output {
-                step,
-                path,
-                format,
-                overwrite,
-                partitioned,
-            });
+            .parse(i, v, &outputs)?;
+            outputs.push(out);
         }
         top.finish(TOP_FIELDS)?;
         if incremental {
@@ -1064,6 +989,184 @@ impl Spec {
     }
 }
 
+/// The spec's variables: its `[vars]` (taken out of `doc`) with the `--set` overrides, each
+/// expanded; overrides of the top-level fields go into `doc`. A `--set` key that is neither
+/// a variable (defined in `[vars]` or used as `${name}`) nor a top-level field is an error.
+fn variables(
+    ctx: &Ctx<'_>,
+    text: &str,
+    doc: &mut toml::Table,
+    set: &[(String, String)],
+) -> Result<BTreeMap<String, String>, SpecError> {
+    // Overrides: vars, or the top-level scalars.
+    let mut vars_table = match doc.remove("vars") {
+        None => toml::Table::new(),
+        Some(toml::Value::Table(t)) => t,
+        Some(other) => {
+            return Err(ctx.err(
+                "vars",
+                format!("expected a table, found {}", other.type_str()),
+            ))
+        }
+    };
+    let referenced = referenced_variables(text);
+    for (k, v) in set {
+        if SET_FIELDS.contains(&k.as_str()) {
+            doc.insert(k.clone(), toml::Value::String(v.clone()));
+        } else if vars_table.contains_key(k) || referenced.iter().any(|r| r == k) {
+            vars_table.insert(k.clone(), toml::Value::String(v.clone()));
+        } else {
+            let mut known: Vec<&str> = vars_table.keys().map(String::as_str).collect();
+            known.extend(referenced.iter().map(String::as_str));
+            known.sort_unstable();
+            known.dedup();
+            return Err(ctx.err(
+                "set",
+                format!(
+                    "unknown key `{}` (the spec's variables: {}; or one of: {})",
+                    clip(k),
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    },
+                    SET_FIELDS.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut vars = BTreeMap::new();
+    for (k, v) in vars_table {
+        let s = match v {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(ctx.err(
+                    format!("vars.{k}"),
+                    format!("expected a string or number, found {}", other.type_str()),
+                ))
+            }
+        };
+        vars.insert(k, s);
+    }
+    // Variables may refer to earlier-defined ones.
+    for _ in 0..4 {
+        let snapshot = vars.clone();
+        for (k, v) in vars.iter_mut() {
+            if v.contains("${") {
+                *v = expand(v, &snapshot).map_err(|m| ctx.err(format!("vars.{k}"), m))?;
+            }
+        }
+    }
+    Ok(vars)
+}
+
+/// The names used as `${name}` in `text`.
+fn referenced_variables(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        match after.find('}') {
+            Some(end) => {
+                out.push(after[..end].to_owned());
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Parses and checks one `[[outputs]]` entry.
+struct OutputCheck<'a> {
+    ctx: &'a Ctx<'a>,
+    base: &'a Path,
+    steps: &'a [Step],
+    confine: Option<&'a paths::Confine<'a>>,
+    protected: &'a paths::Protected,
+}
+
+impl OutputCheck<'_> {
+    fn parse(&self, i: usize, v: toml::Value, outputs: &[Output]) -> Result<Output, SpecError> {
+        let at = format!("outputs[{i}]");
+        let ctx = self.ctx;
+        let steps = self.steps;
+        let mut o = Fields::new(ctx, at.clone(), v)?;
+        let step = o.req_str("step")?;
+        match steps.iter().find(|s| s.name == step) {
+            None => {
+                return Err(ctx.err(
+                    format!("{at}.step"),
+                    format!("no step named `{step}` ({})", known_steps(steps)),
+                ))
+            }
+            Some(s) if s.schema.is_none() => {
+                return Err(ctx.err(
+                    format!("{at}.step"),
+                    format!("`{step}` is a graph; outputs take table steps"),
+                ))
+            }
+            Some(_) => {}
+        }
+        let raw_path = o.req_str("path")?;
+        let path = resolve(self.base, &raw_path);
+        paths::check_output(&raw_path, &path, self.confine, self.protected)
+            .map_err(|m| ctx.err(format!("{at}.path"), m))?;
+        let format = match o.str("format")? {
+            Some(f) => f.parse().map_err(|m| ctx.err(format!("{at}.format"), m))?,
+            None => Format::from_extension(&path).ok_or_else(|| {
+                ctx.err(
+                    format!("{at}.format"),
+                    format!(
+                        "cannot tell the format of `{raw_path}` from its extension; set \
+                         format = \"parquet\", \"csv\" or \"arrow\""
+                    ),
+                )
+            })?,
+        };
+        if format == Format::JsonLines {
+            return Err(ctx.err(
+                format!("{at}.format"),
+                "jsonl is an input format; outputs are parquet, csv or arrow",
+            ));
+        }
+        let overwrite = match o.str("overwrite")?.as_deref() {
+            None | Some("replace") => Overwrite::Replace,
+            Some("error") => Overwrite::Error,
+            Some(other) => {
+                return Err(ctx.err(
+                    format!("{at}.overwrite"),
+                    format!("expected \"replace\" or \"error\", found `{other}`"),
+                ))
+            }
+        };
+        if overwrite == Overwrite::Error && path.exists() {
+            return Err(ctx.err(
+                format!("{at}.path"),
+                format!("{} exists and overwrite = \"error\"", path.display()),
+            ));
+        }
+        let partitioned = o.bool("partitioned")?.unwrap_or(false);
+        o.finish(&["step", "path", "format", "overwrite", "partitioned"])?;
+        if outputs.iter().any(|x: &Output| x.path == path) {
+            return Err(ctx.err(
+                format!("{at}.path"),
+                format!("{} is written by another output too", path.display()),
+            ));
+        }
+        Ok(Output {
+            step,
+            path,
+            format,
+            overwrite,
+            partitioned,
+        })
+    }
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -1071,12 +1174,27 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn parse_input(ctx: &Ctx<'_>, at: &str, v: toml::Value, base: &Path) -> Result<Input, SpecError> {
+fn parse_input(
+    ctx: &Ctx<'_>,
+    at: &str,
+    v: toml::Value,
+    base: &Path,
+    data_root: Option<&Path>,
+) -> Result<Input, SpecError> {
+    let confined = |field: &str, raw: &str, path: &Path| -> Result<(), SpecError> {
+        match data_root {
+            Some(root) => {
+                paths::check_input(root, raw, path).map_err(|m| ctx.err(format!("{at}.{field}"), m))
+            }
+            None => Ok(()),
+        }
+    };
     let mut f = Fields::new(ctx, at, v)?;
     if let Some(store) = f.str("store")? {
         f.finish(&["store"])?;
         let path = resolve(base, &store);
-        if !path.join("MANIFEST").exists() && !path.is_dir() {
+        confined("store", &store, &path)?;
+        if !paths::is_store(&path) && !path.is_dir() {
             return Err(ctx.err(
                 format!("{at}.store"),
                 format!("{} is not a Morpheus store", path.display()),
@@ -1130,6 +1248,7 @@ fn parse_input(ctx: &Ctx<'_>, at: &str, v: toml::Value, base: &Path) -> Result<I
         "store", "csv", "parquet", "arrow", "jsonl", "path", "format", "key",
     ])?;
     let path = resolve(base, &raw);
+    confined(format.name(), &raw, &path)?;
     let schema = match format {
         Format::Csv => morpheus_rdd::csv_schema(&path, &CsvOptions::default()),
         Format::Parquet => morpheus_rdd::parquet_schema(&path),

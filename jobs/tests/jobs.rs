@@ -208,10 +208,11 @@ fn pagerank_joined_with_names_filtered_top_k_to_parquet() {
         Some(64 << 10),
     );
     assert_eq!(spilled.outputs[0].preview, report.outputs[0].preview);
-    // No staging files are left next to the outputs.
+    // No staging files are left next to the outputs (only the ledger of what it wrote).
     let leftovers: Vec<_> = fs::read_dir(f.path("out"))
         .expect("out")
         .map(|e| e.expect("entry").file_name())
+        .filter(|n| n != ".morpheus-outputs")
         .collect();
     assert_eq!(leftovers, [std::ffi::OsString::from("top.parquet")]);
 }
@@ -438,7 +439,7 @@ fn spec_errors_name_the_file_step_and_field_before_any_work() {
         &file,
         &LoadOptions {
             base_dir: Some(f.dir.path().to_owned()),
-            confine_outputs: Some(f.dir.path().to_owned()),
+            data_root: Some(f.dir.path().to_owned()),
             ..LoadOptions::default()
         },
     )
