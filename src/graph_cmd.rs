@@ -116,8 +116,14 @@ fn run_on_store(
 ) -> Result<run::Outcome> {
     let opened = Store::open_read_only(store)
         .with_context(|| format!("cannot open store {}", store.display()))?;
+    let mut work = vec![
+        ("command", "algo".to_owned()),
+        ("algorithm", algorithm.name().to_owned()),
+        ("parameters", format!("{params:?}")),
+    ];
+    work.extend(crate::store_fingerprint(&opened));
     let opened = Arc::new(opened);
-    let (results, metrics) = morpheus_engine::execute(job.config()?, move |ctx| {
+    let (results, metrics) = morpheus_engine::execute(job.config(&work)?, move |ctx| {
         run::run(ctx, &opened, algorithm, &params)
     })
     .with_context(|| format!("{algorithm} on {} failed", store.display()))?;

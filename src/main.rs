@@ -96,10 +96,24 @@ struct JobArgs {
     /// Run more than 4 workers per available core anyway.
     #[arg(long)]
     force_workers: bool,
+    /// Cluster mode: how long to wait for every process to connect (e.g. 30s, 2m).
+    #[arg(long, default_value = "60s", value_parser = morpheus_engine::parse_duration)]
+    connect_timeout: Duration,
+}
+
+/// What identifies a store's contents across hosts, for a cluster fingerprint: its id
+/// and last committed LSN.
+fn store_fingerprint(store: &Store) -> [(&'static str, String); 2] {
+    [
+        ("store id", format!("{:016x}", store.manifest().id)),
+        ("store last LSN", store.last_lsn().to_string()),
+    ]
 }
 
 impl JobArgs {
-    fn config(&self) -> Result<morpheus_engine::Config> {
+    /// The engine configuration, with `work` (the command, its inputs and parameters) as
+    /// the fingerprint cluster processes compare before running.
+    fn config(&self, work: &[(&str, String)]) -> Result<morpheus_engine::Config> {
         if self.process_id >= self.processes {
             return Err(usage!(
                 "--process-id {} must be below --processes {}",
@@ -116,6 +130,10 @@ impl JobArgs {
         c.processes = self.processes as usize;
         c.process_id = self.process_id as usize;
         c.hostfile = self.hostfile.clone();
+        c.connect_timeout = self.connect_timeout;
+        for (field, value) in work {
+            c = c.with_fingerprint(*field, value);
+        }
         c.validate().map_err(|e| match e {
             morpheus_engine::Error::InvalidConfig(_)
             | morpheus_engine::Error::TooManyWorkers { .. } => {
@@ -632,7 +650,12 @@ fn wordcount_cmd(a: &WordcountArgs) -> Result<ExitCode> {
     if !file.is_file() {
         bail!("{} does not exist or is not a file", file.display());
     }
-    let (results, metrics) = morpheus_engine::execute(a.job.config()?, move |ctx| {
+    let bytes = std::fs::metadata(&file).map_or(0, |m| m.len());
+    let work = [
+        ("command", "wordcount".to_owned()),
+        ("input bytes", bytes.to_string()),
+    ];
+    let (results, metrics) = morpheus_engine::execute(a.job.config(&work)?, move |ctx| {
         morpheus::jobs::word_count(ctx, &file)
     })
     .with_context(|| format!("word count of {} failed", a.file.display()))?;
@@ -650,7 +673,12 @@ fn wordcount_cmd(a: &WordcountArgs) -> Result<ExitCode> {
 
 fn degrees_cmd(a: &DegreesArgs) -> Result<ExitCode> {
     let (store, inbound) = (a.store.clone(), a.direction == "in");
-    let (results, metrics) = morpheus_engine::execute(a.job.config()?, move |ctx| {
+    let mut work = vec![
+        ("command", "degrees".to_owned()),
+        ("direction", a.direction.clone()),
+    ];
+    work.extend(store_fingerprint(&open_ro(&a.store)?));
+    let (results, metrics) = morpheus_engine::execute(a.job.config(&work)?, move |ctx| {
         morpheus::jobs::degree_distribution(ctx, &store, inbound)
     })
     .with_context(|| format!("degree distribution of {} failed", a.store.display()))?;

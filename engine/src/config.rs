@@ -31,6 +31,13 @@ pub struct Config {
     /// Run more workers per process than [`Config::worker_limit`] allows (the
     /// `--force-workers` flag). Default: false.
     pub force_workers: bool,
+    /// Cluster mode: how long to wait for every process to connect. Default: 60 s.
+    pub connect_timeout: std::time::Duration,
+    /// Cluster mode: what this process runs, as `(field, value)` pairs (the command, the
+    /// algorithm and its parameters, the store's id and last LSN, …). Before any work the
+    /// processes exchange them, with the worker and process counts, and refuse to run on a
+    /// difference. Default: empty.
+    pub fingerprint: Vec<(String, String)>,
     /// Fault injection for tests: spill stores fail every write after this many.
     #[doc(hidden)]
     pub spill_fault_after_writes: Option<u64>,
@@ -47,6 +54,8 @@ impl Default for Config {
             spill_dir: std::env::temp_dir(),
             partitions: 0,
             force_workers: false,
+            connect_timeout: std::time::Duration::from_secs(60),
+            fingerprint: Vec::new(),
             spill_fault_after_writes: None,
         }
     }
@@ -87,6 +96,12 @@ impl Config {
     /// Sets whether more workers than [`Config::worker_limit`] may run (consuming setter).
     pub fn with_force_workers(mut self, force: bool) -> Self {
         self.force_workers = force;
+        self
+    }
+
+    /// Adds a `(field, value)` pair to the fingerprint (consuming setter).
+    pub fn with_fingerprint(mut self, field: impl Into<String>, value: impl ToString) -> Self {
+        self.fingerprint.push((field.into(), value.to_string()));
         self
     }
 

@@ -18,16 +18,20 @@ use timely::dataflow::operators::{Input, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
 use timely::worker::Worker;
 
+use crate::cluster::{self, Link};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::{JobMetrics, StageMetrics};
 use crate::Data;
 
-/// First error wins: which worker failed first, and a flag every worker polls.
+/// First error wins: which worker failed first, and a flag every worker polls. In a
+/// cluster run, the connections too: a failure here closes them, and a lost peer fails
+/// every worker.
 #[derive(Clone, Default)]
 struct ErrorSlot {
     failed: Arc<AtomicBool>,
     first: Arc<Mutex<Option<usize>>>,
+    link: Option<Arc<Link>>,
 }
 
 impl ErrorSlot {
@@ -35,9 +39,15 @@ impl ErrorSlot {
         let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
         first.get_or_insert(worker);
         self.failed.store(true, Ordering::SeqCst);
+        if let Some(link) = &self.link {
+            link.fail();
+        }
     }
 
     fn check(&self) -> Result<()> {
+        if let Some(lost) = self.link.as_ref().and_then(|l| l.lost()) {
+            return Err(lost);
+        }
         if self.failed.load(Ordering::SeqCst) {
             let worker = self
                 .first
@@ -423,32 +433,6 @@ impl<D: Data> Sender<'_, D> {
     }
 }
 
-/// While alive, fd 1 points at stderr; dropping it restores the original stdout.
-struct StdoutToStderr {
-    saved: std::os::fd::OwnedFd,
-}
-
-impl StdoutToStderr {
-    fn start() -> Option<Self> {
-        use std::io::Write;
-        use std::os::fd::AsFd;
-        let _ = std::io::stdout().flush();
-        let saved = rustix::io::dup(std::io::stdout().as_fd()).ok()?;
-        rustix::stdio::dup2_stdout(std::io::stderr().as_fd()).ok()?;
-        Some(Self { saved })
-    }
-}
-
-impl Drop for StdoutToStderr {
-    fn drop(&mut self) {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        if let Err(e) = rustix::stdio::dup2_stdout(&self.saved) {
-            tracing::warn!(error = %e, "could not restore stdout");
-        }
-    }
-}
-
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_owned()
@@ -471,20 +455,20 @@ where
     F: for<'w> Fn(&Context<'w>) -> Result<T> + Send + Sync + 'static,
 {
     config.validate()?;
-    let timely_config = config.timely()?;
-    let slot = ErrorSlot::default();
+    let network = if config.processes > 1 {
+        Some(cluster::connect(&config)?)
+    } else {
+        None
+    };
+    let slot = ErrorSlot {
+        link: network.as_ref().map(|n| Arc::clone(&n.link)),
+        ..ErrorSlot::default()
+    };
     let errors: Arc<Mutex<Vec<(usize, Error)>>> = Arc::default();
     let started = Instant::now();
     let budget = (config.memory_budget_bytes / config.workers as u64) as usize;
     let (cfg, worker_slot, worker_errors) = (config.clone(), slot.clone(), Arc::clone(&errors));
-    // Timely's networking prints connection progress with `println!`; in cluster mode, send
-    // stdout to stderr until the connections are up, so job output stays clean.
-    let redirect = if config.processes > 1 {
-        StdoutToStderr::start()
-    } else {
-        None
-    };
-    let guards = timely::execute(timely_config, move |worker: &mut Worker| {
+    let work = move |worker: &mut Worker| {
         let index = worker.index();
         let peers = worker.peers();
         let fail = |e: Error| {
@@ -537,10 +521,27 @@ where
                 message: panic_message(p.as_ref()),
             }),
         }
-    })
-    .map_err(Error::Startup);
-    drop(redirect);
-    let guards = guards?;
+    };
+    // Cluster runs use the connections made (and checked) by `cluster::connect`.
+    let (guards, network) = match network {
+        Some(mut n) => {
+            let builders = std::mem::take(&mut n.builders);
+            (
+                timely::execute::execute_from(builders, Box::new(()), Default::default(), work),
+                Some(n),
+            )
+        }
+        None => (timely::execute(config.timely()?, work), None),
+    };
+    let guards = match guards {
+        Ok(g) => g,
+        Err(e) => {
+            if let Some(n) = network {
+                n.finish(true);
+            }
+            return Err(Error::Startup(e));
+        }
+    };
     let mut results = Vec::new();
     let mut merged = JobMetrics {
         workers: config.workers,
@@ -565,13 +566,36 @@ where
     }
     merged.seconds = started.elapsed().as_secs_f64();
     let mut errors = std::mem::take(&mut *errors.lock().unwrap_or_else(|p| p.into_inner()));
+    // A peer lost before this process failed on its own is the root cause of whatever the
+    // workers saw (poisoned queues, aborted exchanges).
+    let lost = network
+        .as_ref()
+        .filter(|n| !n.link.failed_here())
+        .and_then(|n| n.link.lost());
+    if let Some(n) = network {
+        n.finish(lost.is_some() || !errors.is_empty() || panicked.is_some());
+    }
+    if let Some(e) = lost {
+        return Err(e);
+    }
     if !errors.is_empty() {
-        // Report the root cause: a real failure rather than an "aborted because" echo.
-        errors.sort_by_key(|(w, e)| (matches!(e, Error::Aborted { .. }), *w));
+        // Report the root cause: a real failure rather than an "aborted because" echo, or
+        // a panic on a queue poisoned by a failure elsewhere.
+        errors.sort_by_key(|(w, e)| (consequence(e), *w));
         return Err(errors.swap_remove(0).1);
     }
     if let Some(e) = panicked {
         return Err(e);
     }
     Ok((results, merged))
+}
+
+/// How far an error is from a root cause: 0 a failure of its own, 1 a panic on timely's
+/// poisoned queues (a failure elsewhere), 2 a worker that stopped because another failed.
+fn consequence(e: &Error) -> u8 {
+    match e {
+        Error::Aborted { .. } => 2,
+        Error::WorkerPanicked { message, .. } if message.contains("poisoned") => 1,
+        _ => 0,
+    }
 }

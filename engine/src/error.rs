@@ -25,6 +25,53 @@ pub enum Error {
         /// Cores available to the process.
         cores: usize,
     },
+    /// A cluster peer's connection failed mid-run (the process died or the network
+    /// failed).
+    #[error("process {process} ({address}) disconnected")]
+    Disconnected {
+        /// The peer's process index.
+        process: usize,
+        /// Its `host:port`.
+        address: String,
+    },
+    /// Cluster peers did not all connect within the connect timeout.
+    #[error(
+        "gave up after {}s waiting for {} (--connect-timeout); is every process started, with the same hostfile?",
+        .waited.as_secs_f64(),
+        .missing.join(", ")
+    )]
+    ConnectTimeout {
+        /// How long this process waited.
+        waited: std::time::Duration,
+        /// The processes that never connected, as `process N (host:port)`.
+        missing: Vec<String>,
+    },
+    /// Cluster processes were started with different work: refused before any of it.
+    #[error(
+        "process {process} ({address}) runs with a different {field}: `{there}` there, `{here}` here; \
+         every process must run the same command on the same store"
+    )]
+    Mismatch {
+        /// The peer's process index.
+        process: usize,
+        /// Its `host:port`.
+        address: String,
+        /// What differs.
+        field: String,
+        /// This process's value.
+        here: String,
+        /// The peer's value.
+        there: String,
+    },
+    /// This process's cluster address cannot be listened on.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The `host:port` of this process in the hostfile.
+        address: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A worker panicked.
     #[error("worker {worker} panicked: {message}")]
     WorkerPanicked {

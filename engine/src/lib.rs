@@ -25,6 +25,7 @@
 //! # Ok::<(), morpheus_engine::Error>(())
 //! ```
 
+mod cluster;
 mod config;
 mod context;
 mod error;
