@@ -88,7 +88,7 @@ pub(crate) fn decode(bytes: &[u8], shard: u32) -> Result<Vec<Listed>, DecodeErro
         return Err(r.err("segment list of another shard"));
     }
     let n = r.u32("segment count")? as usize;
-    if n != r.remaining() / ENTRY_BYTES || r.remaining() % ENTRY_BYTES != 0 {
+    if r.remaining() != n * ENTRY_BYTES {
         return Err(r.err("segment count"));
     }
     let mut list: Vec<Listed> = Vec::with_capacity(n);
