@@ -59,8 +59,7 @@ pub(crate) struct Entry {
 
 /// A segment file known to the shard.
 pub(crate) struct Segment {
-    /// Log or compacted (kept for diagnostics and `Debug`).
-    #[allow(dead_code)]
+    /// Log or compacted (recorded in the segment list).
     pub kind: SegmentKind,
     pub path: PathBuf,
     pub file: File,

@@ -13,7 +13,7 @@ use crate::cell::{EdgeBlock, VertexData};
 use crate::checkpoint::{self, Checkpoint};
 use crate::commit::{self, ShardMark};
 use crate::error::{Error, Result};
-use crate::layout::classify;
+use crate::layout::{classify, Layout};
 use crate::manifest::Manifest;
 use crate::raw;
 use crate::record::{CellKey, CellKind, RecordKind};
@@ -109,18 +109,25 @@ fn from_error(e: Error) -> Problem {
     }
 }
 
-fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>, lists: bool) -> ShardCheck {
-    let mut c = ShardCheck::default();
-    let dir = shard_dir(store, shard);
-    let entries = match fs::read_dir(&dir) {
+/// Sorts out the shard's segment files against its commit mark and segment list (see
+/// [`classify`]), recording problems and warnings in `c`; `None` when the directory cannot
+/// be read.
+fn shard_layout(
+    dir: &Path,
+    shard: u32,
+    mark: Option<ShardMark>,
+    lists: bool,
+    c: &mut ShardCheck,
+) -> Option<Layout> {
+    let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
             c.problems.push(problem(
-                &dir,
+                dir,
                 None,
                 format!("cannot read shard directory: {e}"),
             ));
-            return c;
+            return None;
         }
     };
     let mut segs = Vec::new();
@@ -143,11 +150,11 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>, lists: bool) -
     }
     segs.sort_by_key(|s| s.0);
     let listed = if lists {
-        match seglist::read(&dir, shard) {
+        match seglist::read(dir, shard) {
             Ok(Some(l)) => Some(l),
             Ok(None) => {
                 c.problems.push(problem(
-                    &seglist::path(&dir),
+                    &seglist::path(dir),
                     None,
                     "segment list is missing",
                 ));
@@ -161,9 +168,12 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>, lists: bool) -
     } else {
         None
     };
-    let layout = classify(&dir, mark, listed.as_deref(), segs);
-    c.problems
-        .extend(layout.problems.into_iter().map(from_error));
+    let mut layout = classify(dir, mark, listed.as_deref(), segs);
+    c.problems.extend(
+        std::mem::take(&mut layout.problems)
+            .into_iter()
+            .map(from_error),
+    );
     c.uncommitted = layout.active_tail + layout.uncommitted.iter().map(|f| f.file_len).sum::<u64>();
     for f in &layout.leftovers {
         c.warnings.push(problem(
@@ -173,6 +183,15 @@ fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>, lists: bool) -
              ignored, and removed by the next writable open",
         ));
     }
+    Some(layout)
+}
+
+fn check_shard(store: &Path, shard: u32, mark: Option<ShardMark>, lists: bool) -> ShardCheck {
+    let mut c = ShardCheck::default();
+    let dir = shard_dir(store, shard);
+    let Some(layout) = shard_layout(&dir, shard, mark, lists, &mut c) else {
+        return c;
+    };
     let ckpt = read_checkpoint(&dir, shard, &mut c.problems);
     let covered_len = |id: u64| {
         ckpt.as_ref()
