@@ -11,6 +11,10 @@
 //! - Writes are [`WriteBatch`]es committed atomically across shards with fsync; on open,
 //!   everything after the last commit is discarded and a torn tail truncated, while a CRC
 //!   failure inside committed data is reported as corruption with file and offset.
+//! - Each shard's segment list (`SEGMENTS`, CRC'd) names every segment but the active one
+//!   with its committed length, and the commit log gives the active one's: a segment that
+//!   is missing, shorter or longer is corruption for `open` (read-only too) and [`verify`].
+//!   The manifest carries a checksum.
 //! - Each shard's index is restored on open from an index checkpoint where one is usable
 //!   (written after large commits, or by [`Store::checkpoint`]), and rebuilt by scanning the
 //!   records the checkpoint does not cover.
