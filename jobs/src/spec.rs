@@ -54,7 +54,11 @@ use morpheus_rdd::{CsvOptions, DataType, Field, Schema};
 use crate::error::clip;
 use crate::expr::Expr;
 
+mod outputs;
 pub mod paths;
+mod vars;
+
+use vars::{substitute, variables};
 
 /// A spec error: where (file, and a path inside the spec such as `steps[2] (top).by`) and
 /// what.
@@ -170,7 +174,8 @@ impl FromStr for Format {
             "arrow" | "ipc" => Ok(Format::Arrow),
             "jsonl" | "json" | "ndjson" => Ok(Format::JsonLines),
             other => Err(format!(
-                "unknown format `{other}` (expected csv, parquet, arrow or jsonl)"
+                "unknown format `{}` (expected csv, parquet, arrow or jsonl)",
+                clip(other)
             )),
         }
     }
@@ -530,8 +535,10 @@ impl<'c, 'f> Fields<'c, 'f> {
             Some(toml::Value::Integer(i)) => Ok(Some(i)),
             // `--set` values arrive as strings.
             Some(toml::Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
-                self.ctx
-                    .err(self.loc(key), format!("expected an integer, found `{s}`"))
+                self.ctx.err(
+                    self.loc(key),
+                    format!("expected an integer, found `{}`", clip(&s)),
+                )
             }),
             Some(other) => Err(self.ctx.err(
                 self.loc(key),
@@ -556,8 +563,10 @@ impl<'c, 'f> Fields<'c, 'f> {
             Some(toml::Value::Float(f)) => Ok(Some(f)),
             Some(toml::Value::Integer(i)) => Ok(Some(i as f64)),
             Some(toml::Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
-                self.ctx
-                    .err(self.loc(key), format!("expected a number, found `{s}`"))
+                self.ctx.err(
+                    self.loc(key),
+                    format!("expected a number, found `{}`", clip(&s)),
+                )
             }),
             Some(other) => Err(self.ctx.err(
                 self.loc(key),
@@ -617,65 +626,6 @@ impl<'c, 'f> Fields<'c, 'f> {
         }
         Ok(())
     }
-}
-
-/// Replaces `${name}` in every string of `value`.
-fn substitute(
-    ctx: &Ctx<'_>,
-    at: &str,
-    value: &mut toml::Value,
-    vars: &BTreeMap<String, String>,
-) -> Result<(), SpecError> {
-    match value {
-        toml::Value::String(s) if s.contains("${") => {
-            *s = expand(s, vars).map_err(|m| ctx.err(at, m))?;
-        }
-        toml::Value::Array(a) => {
-            for (i, v) in a.iter_mut().enumerate() {
-                substitute(ctx, &format!("{at}[{i}]"), v, vars)?;
-            }
-        }
-        toml::Value::Table(t) => {
-            for (k, v) in t.iter_mut() {
-                let loc = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                substitute(ctx, &loc, v, vars)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn expand(s: &str, vars: &BTreeMap<String, String>) -> std::result::Result<String, String> {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("unterminated `${{` in `{s}`"))?;
-        let name = &after[..end];
-        let value = vars.get(name).ok_or_else(|| {
-            let known: Vec<&str> = vars.keys().map(String::as_str).collect();
-            format!(
-                "unknown variable `${{{name}}}` (defined in [vars]: {}; or pass --set {name}=…)",
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            )
-        })?;
-        out.push_str(value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// Lexically normalises `path` against `base` (no `..` left, no filesystem access).
@@ -875,44 +825,18 @@ impl Spec {
             let step = parse_step(&ctx, i, v, &inputs, &mut steps)?;
             steps.push(step);
         }
-        // Outputs.
-        let confine = options.data_root.as_deref().map(|root| paths::Confine {
-            data_root: root,
-            state_dir: options.state_dir.as_deref(),
-        });
-        let mut protected = paths::Protected::default();
-        for (name, input) in &inputs {
-            match input {
-                Input::Store { path } => {
-                    protected.add(path, format!("the store of input `{name}`"))
-                }
-                Input::Dataset { path, .. } => protected.add(path, format!("input `{name}`")),
-            }
-        }
-        if let Some(p) = spec_path {
-            let p = resolve(
-                &std::env::current_dir().unwrap_or_default(),
-                &p.to_string_lossy(),
-            );
-            protected.add(&p, "the spec file");
-        }
-        let mut outputs: Vec<Output> = Vec::new();
-        for (i, v) in top
-            .array("outputs")?
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
-            let out = OutputCheck {
-                ctx: &ctx,
+        let raw_outputs = top.array("outputs")?.unwrap_or_default();
+        let outputs = outputs::parse_outputs(
+            &ctx,
+            raw_outputs,
+            &outputs::Context {
                 base: &base,
                 steps: &steps,
-                confine: confine.as_ref(),
-                protected: &protected,
-            }
-            .parse(i, v, &outputs)?;
-            outputs.push(out);
-        }
+                inputs: &inputs,
+                spec_path,
+                options,
+            },
+        )?;
         top.finish(TOP_FIELDS)?;
         if incremental {
             check_incremental(&ctx, &steps)?;
@@ -985,184 +909,6 @@ impl Spec {
     pub fn weighted(&self) -> bool {
         self.steps.iter().any(|s| {
             matches!(&s.kind, StepKind::Algorithm { algorithm, .. } if needs_weights(*algorithm))
-        })
-    }
-}
-
-/// The spec's variables: its `[vars]` (taken out of `doc`) with the `--set` overrides, each
-/// expanded; overrides of the top-level fields go into `doc`. A `--set` key that is neither
-/// a variable (defined in `[vars]` or used as `${name}`) nor a top-level field is an error.
-fn variables(
-    ctx: &Ctx<'_>,
-    text: &str,
-    doc: &mut toml::Table,
-    set: &[(String, String)],
-) -> Result<BTreeMap<String, String>, SpecError> {
-    // Overrides: vars, or the top-level scalars.
-    let mut vars_table = match doc.remove("vars") {
-        None => toml::Table::new(),
-        Some(toml::Value::Table(t)) => t,
-        Some(other) => {
-            return Err(ctx.err(
-                "vars",
-                format!("expected a table, found {}", other.type_str()),
-            ))
-        }
-    };
-    let referenced = referenced_variables(text);
-    for (k, v) in set {
-        if SET_FIELDS.contains(&k.as_str()) {
-            doc.insert(k.clone(), toml::Value::String(v.clone()));
-        } else if vars_table.contains_key(k) || referenced.iter().any(|r| r == k) {
-            vars_table.insert(k.clone(), toml::Value::String(v.clone()));
-        } else {
-            let mut known: Vec<&str> = vars_table.keys().map(String::as_str).collect();
-            known.extend(referenced.iter().map(String::as_str));
-            known.sort_unstable();
-            known.dedup();
-            return Err(ctx.err(
-                "set",
-                format!(
-                    "unknown key `{}` (the spec's variables: {}; or one of: {})",
-                    clip(k),
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
-                    },
-                    SET_FIELDS.join(", ")
-                ),
-            ));
-        }
-    }
-    let mut vars = BTreeMap::new();
-    for (k, v) in vars_table {
-        let s = match v {
-            toml::Value::String(s) => s,
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Float(f) => f.to_string(),
-            toml::Value::Boolean(b) => b.to_string(),
-            other => {
-                return Err(ctx.err(
-                    format!("vars.{k}"),
-                    format!("expected a string or number, found {}", other.type_str()),
-                ))
-            }
-        };
-        vars.insert(k, s);
-    }
-    // Variables may refer to earlier-defined ones.
-    for _ in 0..4 {
-        let snapshot = vars.clone();
-        for (k, v) in vars.iter_mut() {
-            if v.contains("${") {
-                *v = expand(v, &snapshot).map_err(|m| ctx.err(format!("vars.{k}"), m))?;
-            }
-        }
-    }
-    Ok(vars)
-}
-
-/// The names used as `${name}` in `text`.
-fn referenced_variables(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        let after = &rest[i + 2..];
-        match after.find('}') {
-            Some(end) => {
-                out.push(after[..end].to_owned());
-                rest = &after[end + 1..];
-            }
-            None => break,
-        }
-    }
-    out
-}
-
-/// Parses and checks one `[[outputs]]` entry.
-struct OutputCheck<'a> {
-    ctx: &'a Ctx<'a>,
-    base: &'a Path,
-    steps: &'a [Step],
-    confine: Option<&'a paths::Confine<'a>>,
-    protected: &'a paths::Protected,
-}
-
-impl OutputCheck<'_> {
-    fn parse(&self, i: usize, v: toml::Value, outputs: &[Output]) -> Result<Output, SpecError> {
-        let at = format!("outputs[{i}]");
-        let ctx = self.ctx;
-        let steps = self.steps;
-        let mut o = Fields::new(ctx, at.clone(), v)?;
-        let step = o.req_str("step")?;
-        match steps.iter().find(|s| s.name == step) {
-            None => {
-                return Err(ctx.err(
-                    format!("{at}.step"),
-                    format!("no step named `{step}` ({})", known_steps(steps)),
-                ))
-            }
-            Some(s) if s.schema.is_none() => {
-                return Err(ctx.err(
-                    format!("{at}.step"),
-                    format!("`{step}` is a graph; outputs take table steps"),
-                ))
-            }
-            Some(_) => {}
-        }
-        let raw_path = o.req_str("path")?;
-        let path = resolve(self.base, &raw_path);
-        paths::check_output(&raw_path, &path, self.confine, self.protected)
-            .map_err(|m| ctx.err(format!("{at}.path"), m))?;
-        let format = match o.str("format")? {
-            Some(f) => f.parse().map_err(|m| ctx.err(format!("{at}.format"), m))?,
-            None => Format::from_extension(&path).ok_or_else(|| {
-                ctx.err(
-                    format!("{at}.format"),
-                    format!(
-                        "cannot tell the format of `{raw_path}` from its extension; set \
-                         format = \"parquet\", \"csv\" or \"arrow\""
-                    ),
-                )
-            })?,
-        };
-        if format == Format::JsonLines {
-            return Err(ctx.err(
-                format!("{at}.format"),
-                "jsonl is an input format; outputs are parquet, csv or arrow",
-            ));
-        }
-        let overwrite = match o.str("overwrite")?.as_deref() {
-            None | Some("replace") => Overwrite::Replace,
-            Some("error") => Overwrite::Error,
-            Some(other) => {
-                return Err(ctx.err(
-                    format!("{at}.overwrite"),
-                    format!("expected \"replace\" or \"error\", found `{other}`"),
-                ))
-            }
-        };
-        if overwrite == Overwrite::Error && path.exists() {
-            return Err(ctx.err(
-                format!("{at}.path"),
-                format!("{} exists and overwrite = \"error\"", path.display()),
-            ));
-        }
-        let partitioned = o.bool("partitioned")?.unwrap_or(false);
-        o.finish(&["step", "path", "format", "overwrite", "partitioned"])?;
-        if outputs.iter().any(|x: &Output| x.path == path) {
-            return Err(ctx.err(
-                format!("{at}.path"),
-                format!("{} is written by another output too", path.display()),
-            ));
-        }
-        Ok(Output {
-            step,
-            path,
-            format,
-            overwrite,
-            partitioned,
         })
     }
 }
