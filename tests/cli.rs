@@ -833,7 +833,8 @@ fn algo_outputs_agree_across_workers_budgets_and_formats() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown algorithm `nosuch`"));
     let missing = dir.path().join("bfs.csv");
     let out = morpheus(&["algo", "bfs", "--store", s(&store), "--out", s(&missing)]);
-    assert_eq!(out.status.code(), Some(1));
+    // A missing argument is a usage error.
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a source vertex"));
     assert!(!missing.exists());
     let out = morpheus(&[
