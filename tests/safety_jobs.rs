@@ -269,3 +269,34 @@ fn an_unknown_set_key_is_an_error_listing_the_variables() {
     ]);
     assert!(out.contains("is valid"), "{out}");
 }
+
+#[test]
+fn a_run_confined_to_a_data_root_refuses_an_input_swapped_to_point_outside() {
+    // The server passes its data root to each `morpheus run` child, which checks again:
+    // a symlink swapped after submission reads nothing outside, and previews nothing.
+    let f = Fixture::new();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.csv");
+    fs::write(&secret, "id,name\n1,SECRETVALUE\n").unwrap();
+    std::os::unix::fs::symlink(&secret, f.path("linked.csv")).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_morpheus"))
+        .args([
+            "run",
+            s(&f.spec()),
+            "--set",
+            "names=linked.csv",
+            "--data-root",
+            s(f.dir.path()),
+        ])
+        .current_dir(f.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(err.contains("outside the server's data root"), "{err}");
+    assert!(!out.contains("SECRETVALUE") && !err.contains("SECRETVALUE"));
+    assert!(!f.path("out").exists());
+}
