@@ -218,10 +218,15 @@ struct ImportArgs {
     /// Segment size of a new store (e.g. 8MiB).
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     segment_size: u64,
+    /// Memory for parsed edges (e.g. 512MiB): past it they are sorted and spilled as runs
+    /// under the store directory, then merged into the store.
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    memory_budget: u64,
     /// Print the import report as JSON.
     #[arg(long)]
     json: bool,
-    /// Input files (.gz edge lists and CSV files are decompressed on the fly).
+    /// Input files (.gz edge lists and CSV files are decompressed on the fly); `-` reads
+    /// an edge list (or, with --format csv, CSV) from standard input.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
 }
@@ -246,7 +251,7 @@ struct GenerateArgs {
     /// Add a weight in (0, 1] to every edge.
     #[arg(long)]
     weighted: bool,
-    /// Output file.
+    /// Output file; `-` writes the edge list to standard output (graphs).
     #[arg(long)]
     out: PathBuf,
 }
@@ -425,8 +430,9 @@ fn import_cmd(a: ImportArgs, quiet: bool) -> Result<ExitCode> {
     options.delete = a.delete;
     options.create.shards = a.shards;
     options.create.segment_bytes = a.segment_size;
+    options.memory_budget = a.memory_budget;
     for p in &a.inputs {
-        if !p.is_file() {
+        if !morpheus_storage::import::is_stdin(p) && !p.is_file() {
             bail!("input {} does not exist or is not a file", p.display());
         }
     }
@@ -457,7 +463,13 @@ fn import_cmd(a: ImportArgs, quiet: bool) -> Result<ExitCode> {
 }
 
 fn generate_cmd(a: GenerateArgs, quiet: bool) -> Result<ExitCode> {
+    let to_stdout = a.out.as_os_str() == "-";
     if a.kind == "text" {
+        if to_stdout {
+            return Err(usage!(
+                "generate text writes a file; `--out -` is for graphs"
+            ));
+        }
         let Some(size) = a.size else {
             return Err(usage!("generate text needs --size (e.g. --size 50MB)"));
         };
@@ -478,6 +490,17 @@ fn generate_cmd(a: GenerateArgs, quiet: bool) -> Result<ExitCode> {
         seed: a.seed,
         weighted: a.weighted,
     };
+    if to_stdout {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+        match morpheus_storage::generate::write_edges_to(&options, &mut w) {
+            Ok(_) => {}
+            // The reader stopped early (`| head`): not an error of ours.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot write standard output")),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let spinner = Bar::new(quiet);
     spinner.phase("generating", None);
     let n = morpheus_storage::generate::write_edge_list(&options, &a.out)

@@ -178,50 +178,7 @@ pub fn write_edge_list(o: &GenerateOptions, out: &Path) -> Result<u64> {
     ));
     let result = (|| {
         let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp).at(&tmp)?);
-        writeln!(
-            w,
-            "# morpheus generate {} scale={} edge_factor={} seed={} weighted={} vertices={} edges={}",
-            match o.kind {
-                GraphKind::Rmat => "rmat",
-                GraphKind::Uniform => "uniform",
-            },
-            o.scale,
-            o.edge_factor,
-            o.seed,
-            o.weighted,
-            o.vertices(),
-            o.edges()
-        )
-        .at(&tmp)?;
-        let total = o.edges();
-        let chunks = total.div_ceil(CHUNK_EDGES);
-        // Format a window of chunks in parallel, write them in order.
-        let window = 16u64;
-        let mut c = 0;
-        while c < chunks {
-            let end = (c + window).min(chunks);
-            let bufs: Vec<Vec<u8>> = (c..end)
-                .into_par_iter()
-                .map(|k| {
-                    let lo = k * CHUNK_EDGES;
-                    let hi = (lo + CHUNK_EDGES).min(total);
-                    let mut buf = Vec::with_capacity(((hi - lo) * 24) as usize);
-                    for i in lo..hi {
-                        let (s, d, wt) = edge(o, i);
-                        if o.weighted {
-                            let _ = writeln!(buf, "{s} {d} {wt}");
-                        } else {
-                            let _ = writeln!(buf, "{s} {d}");
-                        }
-                    }
-                    buf
-                })
-                .collect();
-            for b in bufs {
-                w.write_all(&b).at(&tmp)?;
-            }
-            c = end;
-        }
+        let total = write_edges_to(o, &mut w).at(&tmp)?;
         let f = w
             .into_inner()
             .map_err(|e| Error::io(&tmp, e.into_error()))?;
@@ -233,6 +190,58 @@ pub fn write_edge_list(o: &GenerateOptions, out: &Path) -> Result<u64> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes the graph as a text edge list to `w` (standard output, a pipe): the same bytes
+/// as [`write_edge_list`]. Returns the number of edges.
+pub fn write_edges_to(o: &GenerateOptions, w: &mut dyn Write) -> std::io::Result<u64> {
+    o.validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    writeln!(
+        w,
+        "# morpheus generate {} scale={} edge_factor={} seed={} weighted={} vertices={} edges={}",
+        match o.kind {
+            GraphKind::Rmat => "rmat",
+            GraphKind::Uniform => "uniform",
+        },
+        o.scale,
+        o.edge_factor,
+        o.seed,
+        o.weighted,
+        o.vertices(),
+        o.edges()
+    )?;
+    let total = o.edges();
+    let chunks = total.div_ceil(CHUNK_EDGES);
+    // Format a window of chunks in parallel, write them in order.
+    let window = 16u64;
+    let mut c = 0;
+    while c < chunks {
+        let end = (c + window).min(chunks);
+        let bufs: Vec<Vec<u8>> = (c..end)
+            .into_par_iter()
+            .map(|k| {
+                let lo = k * CHUNK_EDGES;
+                let hi = (lo + CHUNK_EDGES).min(total);
+                let mut buf = Vec::with_capacity(((hi - lo) * 24) as usize);
+                for i in lo..hi {
+                    let (s, d, wt) = edge(o, i);
+                    if o.weighted {
+                        let _ = writeln!(buf, "{s} {d} {wt}");
+                    } else {
+                        let _ = writeln!(buf, "{s} {d}");
+                    }
+                }
+                buf
+            })
+            .collect();
+        for b in bufs {
+            w.write_all(&b)?;
+        }
+        c = end;
+    }
+    w.flush()?;
+    Ok(total)
 }
 
 #[cfg(test)]

@@ -42,6 +42,30 @@ pub(crate) fn sort_by_key<T: Copy + Send>(v: &mut Vec<T>, key_bits: u32, key: im
     }
 }
 
+/// Sorts by (source, destination): radix on the packed pair when both fit in 64 bits
+/// together (always for ids below 2^32), a comparison sort otherwise.
+pub(crate) fn sort_by_src_dst<T: Copy + Send>(
+    v: &mut Vec<T>,
+    src: impl Fn(&T) -> u64,
+    dst: impl Fn(&T) -> u64,
+) {
+    let (ms, md) = v
+        .iter()
+        .fold((0u64, 0u64), |(s, d), e| (s.max(src(e)), d.max(dst(e))));
+    let (bs, bd) = (bits(ms), bits(md));
+    if bs + bd <= 64 {
+        sort_by_key(v, bs + bd, |e| {
+            if bd == 64 {
+                dst(e)
+            } else {
+                (src(e) << bd) | dst(e)
+            }
+        });
+    } else {
+        v.sort_by_key(|e| (src(e), dst(e)));
+    }
+}
+
 /// Number of bits needed for `x`.
 pub(crate) fn bits(x: u64) -> u32 {
     64 - x.leading_zeros()

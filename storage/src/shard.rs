@@ -345,6 +345,9 @@ pub(crate) struct ShardWriter<'a> {
     buf: Vec<u8>,
     payload: Vec<u8>,
     lsn: u64,
+    /// Store-wide LSN counter shared by the shards of a streamed transaction, whose
+    /// per-shard record counts are not known in advance.
+    shared_lsn: Option<&'a std::sync::atomic::AtomicU64>,
     writes: ShardWrites,
     /// Files written (to fsync) other than new ones (fsynced when sealed).
     start: ShardMark,
@@ -372,6 +375,7 @@ impl<'a> ShardWriter<'a> {
             buf: Vec::with_capacity(FLUSH_BYTES + (1 << 20)),
             payload: Vec::new(),
             lsn: first_lsn,
+            shared_lsn: None,
             writes: ShardWrites {
                 entries: Vec::new(),
                 new_segments: Vec::new(),
@@ -381,6 +385,18 @@ impl<'a> ShardWriter<'a> {
             },
             start: shard.mark,
         })
+    }
+
+    /// A writer that takes each record's LSN from `lsns` (dense across the shards of the
+    /// transaction, increasing within each shard).
+    pub(crate) fn with_shared_lsn(
+        shard: &'a Shard,
+        segment_bytes: u64,
+        lsns: &'a std::sync::atomic::AtomicU64,
+    ) -> Result<Self> {
+        let mut w = Self::new(shard, segment_bytes, 0)?;
+        w.shared_lsn = Some(lsns);
+        Ok(w)
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -440,8 +456,13 @@ impl<'a> ShardWriter<'a> {
         if self.len + record_len > self.segment_bytes && self.len > SEGMENT_HEADER_BYTES {
             self.roll()?;
         }
-        let lsn = self.lsn;
-        self.lsn += 1;
+        let lsn = match self.shared_lsn {
+            Some(a) => a.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            None => {
+                self.lsn += 1;
+                self.lsn - 1
+            }
+        };
         encode_record(&mut self.buf, kind, key, version, lsn, &self.payload);
         self.writes.entries.push((
             key,

@@ -21,6 +21,12 @@ pub const DEFAULT_SEGMENT_BYTES: u64 = 8 << 20;
 /// Default shard count.
 pub const DEFAULT_SHARDS: u32 = 8;
 const LOCK_FILE: &str = "LOCK";
+/// Directory of an import's sorted runs inside the store (removed by a writable open when
+/// a killed import left it).
+pub(crate) const IMPORT_TMP: &str = "import-tmp";
+
+mod bulk;
+pub(crate) use bulk::BulkRuns;
 
 /// Options for [`Store::create`].
 #[derive(Clone, Debug)]
@@ -444,6 +450,8 @@ impl Store {
         let lock_file = lock(dir, writable)?;
         let state = commit::read(dir, manifest.shards)?;
         let log = if writable {
+            // Run files of an import that was killed: the lock says it is not running.
+            crate::import::external::remove_tmp(dir);
             // New frames must follow whole ones: cut a torn edge-log tail first.
             crate::edgelog::repair(dir)?;
             Some(CommitLog::open(dir, state.valid_len)?)
@@ -860,6 +868,24 @@ impl Store {
             .zip(bases)
             .map(|((sh, ops), base)| write_shard(sh, segment_bytes, base, ops))
             .collect();
+        tracing::debug!(
+            seconds = t.elapsed().as_secs_f64(),
+            "commit: records written and fsynced"
+        );
+        self.finish_commit(written, first_lsn, next - 1, ops)
+    }
+
+    /// Makes a transaction whose records `written` holds durable: on any shard's failure
+    /// every shard is rolled back; otherwise one commit record is appended and fsynced,
+    /// the index updated, checkpoints refreshed and the edge log appended (`ops`, `None`
+    /// for transactions too large to log).
+    fn finish_commit(
+        &mut self,
+        written: Vec<Result<ShardWrites>>,
+        first_lsn: u64,
+        last_lsn: u64,
+        ops: Option<Vec<crate::edgelog::EdgeOp>>,
+    ) -> Result<CommitInfo> {
         let mut writes = Vec::with_capacity(written.len());
         let mut first_err = None;
         for w in written {
@@ -874,13 +900,10 @@ impl Store {
             self.rollback_all();
             return Err(e);
         }
-        tracing::debug!(
-            seconds = t.elapsed().as_secs_f64(),
-            "commit: records written and fsynced"
-        );
+        let records = last_lsn + 1 - first_lsn;
         let commit = Commit {
             txn: self.last.txn + 1,
-            last_lsn: next - 1,
+            last_lsn,
             marks: writes.iter().map(|w| w.mark).collect(),
         };
         let log = self.log.as_mut().expect("checked writable");
@@ -1151,24 +1174,9 @@ fn gather_shard<T: Copy>(pieces: &[Vec<Vec<T>>], s: usize) -> Vec<T> {
     v
 }
 
-/// Sorts additions by (source, destination): radix on the packed pair when both fit in
-/// 64 bits together (always for ids below 2^32), a comparison sort otherwise.
+/// Sorts additions by (source, destination) (stable, like the radix sort).
 fn sort_by_src_dst(v: &mut Vec<EdgeRec>) {
-    let (ms, md) = v
-        .iter()
-        .fold((0u64, 0u64), |(s, d), e| (s.max(e.src), d.max(e.dst)));
-    let (bs, bd) = (crate::radix::bits(ms), crate::radix::bits(md));
-    if bs + bd <= 64 {
-        crate::radix::sort_by_key(v, bs + bd, |e| {
-            if bd == 64 {
-                e.dst
-            } else {
-                (e.src << bd) | e.dst
-            }
-        });
-    } else {
-        v.sort_unstable_by_key(|e| (e.src, e.dst));
-    }
+    crate::radix::sort_by_src_dst(v, |e| e.src, |e| e.dst);
 }
 
 #[derive(Clone, Debug)]
@@ -1458,18 +1466,22 @@ fn write_shard(
 ) -> Result<ShardWrites> {
     let mut w = ShardWriter::new(sh, segment_bytes, first_lsn)?;
     for op in &ops {
-        match op {
-            Op::Vertex { id, version, data } => w.put_vertex(*id, *version, data)?,
-            Op::Block {
-                src,
-                block,
-                version,
-                data,
-            } => w.put_edge_block(*src, *block, *version, data)?,
-            Op::Tombstone { key, version } => w.tombstone(*key, *version)?,
-        }
+        write_op(&mut w, op)?;
     }
     w.finish()
+}
+
+fn write_op(w: &mut ShardWriter<'_>, op: &Op) -> Result<()> {
+    match op {
+        Op::Vertex { id, version, data } => w.put_vertex(*id, *version, data),
+        Op::Block {
+            src,
+            block,
+            version,
+            data,
+        } => w.put_edge_block(*src, *block, *version, data),
+        Op::Tombstone { key, version } => w.tombstone(*key, *version),
+    }
 }
 
 impl Drop for Store {

@@ -4,26 +4,16 @@
 //! properties). Property types are inferred per column (i64, f64, bool, else string);
 //! empty fields leave a property unset.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
 use super::edgelist::{parse_id, parse_weight};
-use super::{is_gz, Counted, Sink};
+use super::{open_stream, Sink};
 use crate::cell::Value;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 
 fn reader<'a>(path: &Path, sink: &Sink<'a>) -> Result<csv::Reader<Box<dyn Read + 'a>>> {
-    let file = File::open(path).at(path)?;
-    let counted = Counted {
-        inner: std::io::BufReader::with_capacity(1 << 20, file),
-        progress: sink.progress,
-    };
-    let inner: Box<dyn Read + 'a> = if is_gz(path) {
-        Box::new(flate2::read::MultiGzDecoder::new(counted))
-    } else {
-        Box::new(counted)
-    };
+    let inner = open_stream(path, sink.progress)?;
     Ok(csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -184,8 +174,8 @@ pub(crate) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
         }
         if edges {
             let (src, dst) = row.key;
-            if sink.delete {
-                sink.edge(src, dst, 1.0);
+            if sink.delete || (row.label.as_deref().unwrap_or("").is_empty() && props.is_empty()) {
+                sink.edge(src, dst, row.weight)?;
             } else {
                 sink.batch.add_edge_with(
                     src,
@@ -197,7 +187,7 @@ pub(crate) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
                 sink.edges += 1;
             }
         } else {
-            sink.vertex(row.key.0, row.label.as_deref(), props);
+            sink.vertex(row.key.0, row.label.as_deref(), props)?;
         }
     }
     Ok(())

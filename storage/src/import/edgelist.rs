@@ -6,7 +6,9 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::{read_input, Sink};
+use std::io::Read;
+
+use super::{is_stdin, open_stream, read_input, Sink};
 use crate::error::{Error, Result};
 
 const CHUNK_BYTES: usize = 4 << 20;
@@ -100,12 +102,15 @@ fn fields_word(n: usize) -> String {
 
 /// Parses one chunk of lines into `(src, dst, weight)`. Every line must have exactly
 /// `fields.count` fields.
+/// Also returns the number of line breaks in the chunk.
 fn parse_chunk(
     chunk: &[u8],
     fields: EdgeFields<'_>,
-) -> std::result::Result<Vec<(u64, u64, f64)>, ChunkError> {
+) -> std::result::Result<(Vec<(u64, u64, f64)>, u64), ChunkError> {
     let mut out = Vec::with_capacity(chunk.len() / 12);
+    let mut pieces = 0u64;
     for (i, line) in chunk.split(|&b| b == b'\n').enumerate() {
+        pieces = i as u64 + 1;
         let start = line.iter().position(|&b| !is_space(b));
         let Some(start) = start else { continue };
         let line = &line[start..];
@@ -134,7 +139,7 @@ fn parse_chunk(
         }
         out.push((src, dst, weight));
     }
-    Ok(out)
+    Ok((out, pieces.saturating_sub(1)))
 }
 
 /// Splits `bytes` into chunks that end at line boundaries.
@@ -155,37 +160,58 @@ pub(crate) fn line_chunks(bytes: &[u8]) -> Vec<(usize, &[u8])> {
     out
 }
 
-/// Reads an edge list whose lines have `fields`.
+/// Reads an edge list whose lines have `fields`, streaming: a block of lines at a time
+/// (a few chunks per core) is read, parsed in parallel and handed to the sink, so memory
+/// stays at one block whatever the input size. `-` reads standard input.
 pub(crate) fn read_edges(path: &Path, sink: &mut Sink<'_>, fields: EdgeFields<'_>) -> Result<()> {
-    let bytes = read_input(path, sink.progress)?;
-    let chunks = line_chunks(&bytes);
-    let parsed: Vec<_> = chunks
-        .par_iter()
-        .map(|(_, c)| parse_chunk(c, fields))
-        .collect();
-    let mut total = 0;
-    for (i, p) in parsed.iter().enumerate() {
-        match p {
-            Ok(v) => total += v.len(),
-            Err((line, msg)) => {
-                let before = bytes[..chunks[i].0].iter().filter(|&&b| b == b'\n').count() as u64;
-                return Err(Error::input(path, Some(before + line + 1), msg.clone()));
+    let block_bytes = (CHUNK_BYTES * rayon::current_num_threads()).clamp(CHUNK_BYTES, 32 << 20);
+    let mut input = open_stream(path, sink.progress)?;
+    let mut buf = vec![0u8; block_bytes];
+    let (mut filled, mut lines, mut eof) = (0usize, 0u64, false);
+    loop {
+        while !eof && filled < buf.len() {
+            match input.read(&mut buf[filled..]) {
+                Ok(0) => eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::input(path, None, format!("cannot read: {e}"))),
             }
         }
-    }
-    sink.edges += total as u64;
-    if sink.delete {
-        for part in parsed.into_iter().flatten() {
-            sink.batch
-                .delete_edges(part.into_iter().map(|(s, d, _)| (s, d)));
+        let end = if eof {
+            filled
+        } else {
+            match buf[..filled].iter().rposition(|&b| b == b'\n') {
+                Some(p) => p + 1,
+                None => {
+                    // One line longer than the block: grow it.
+                    buf.resize(buf.len() * 2, 0);
+                    continue;
+                }
+            }
+        };
+        let chunks = line_chunks(&buf[..end]);
+        let parsed: Vec<_> = chunks
+            .par_iter()
+            .map(|(_, c)| parse_chunk(c, fields))
+            .collect();
+        for p in parsed {
+            match p {
+                Ok((edges, newlines)) => {
+                    sink.add_edges(&edges)?;
+                    lines += newlines;
+                }
+                Err((line, msg)) => return Err(Error::input(path, Some(lines + line + 1), msg)),
+            }
         }
-    } else {
-        sink.batch.reserve_edges(total);
-        for part in parsed.into_iter().flatten() {
-            sink.batch.add_edges(&part);
+        if is_stdin(path) {
+            sink.bytes += end as u64;
+        }
+        buf.copy_within(end..filled, 0);
+        filled -= end;
+        if eof && filled == 0 {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 /// Reads a vertex list: a vertex id, then `extra` more fields (ignored), per line.
@@ -210,7 +236,7 @@ pub(crate) fn read_vertices(path: &Path, sink: &mut Sink<'_>, extra: usize) -> R
                 if extra > 0 { " and its properties" } else { "" }
             )));
         }
-        sink.vertex(id, None, Vec::new());
+        sink.vertex(id, None, Vec::new())?;
     }
     Ok(())
 }
@@ -234,13 +260,13 @@ mod tests {
     fn parses_comments_blanks_crlf_and_weights() {
         let text = b"# header\n% other\n\n1 2\r\n  3\t4\n";
         let got = parse_chunk(text, PLAIN).unwrap();
-        assert_eq!(got, vec![(1, 2, 1.0), (3, 4, 1.0)]);
+        assert_eq!(got, (vec![(1, 2, 1.0), (3, 4, 1.0)], 5));
         let err = parse_chunk(text, WEIGHTED).unwrap_err();
         assert_eq!(err.0, 3, "line 4 (0-based 3) lacks a weight");
         assert_eq!(err.1, "found 2 fields, expected 3: `src dst weight`");
         assert_eq!(
             parse_chunk(b"3 4 0.5\n", WEIGHTED).unwrap(),
-            vec![(3, 4, 0.5)]
+            (vec![(3, 4, 0.5)], 1)
         );
     }
 

@@ -130,7 +130,7 @@ pub(crate) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
             None => Vec::new(),
         };
         for i in 0..s.len() {
-            sink.edge(s[i], d[i], w.get(i).copied().unwrap_or(1.0));
+            sink.edge(s[i], d[i], w.get(i).copied().unwrap_or(1.0))?;
         }
         row += batch.num_rows() as u64;
     }
