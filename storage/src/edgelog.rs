@@ -172,6 +172,60 @@ pub(crate) fn check(dir: &Path) -> Result<Option<(u64, String)>> {
     Ok(Some((at as u64, why)))
 }
 
+/// The transaction number of the last whole frame of the log in `dir` (`None` without a
+/// log or a whole frame). Walks the frame headers and checks only the last frame's CRC, so
+/// it reads a few bytes per transaction, not the operations.
+fn last_frame_txn(dir: &Path) -> Result<Option<u64>> {
+    use std::os::unix::fs::FileExt;
+    let path = dir.join(EDGELOG_FILE);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let size = file.metadata().at(&path)?.len();
+    let mut frames = Vec::new();
+    let mut at = 0u64;
+    let mut head = [0u8; 8];
+    while at + 8 <= size {
+        file.read_exact_at(&mut head, at).at(&path)?;
+        let len = u64::from(u32::from_le_bytes(head[..4].try_into().expect("4 bytes")));
+        if at + 8 + len > size {
+            break;
+        }
+        frames.push((at, len, u32::from_le_bytes(head[4..].try_into().expect("4 bytes"))));
+        at += 8 + len;
+    }
+    // The last frame whose checksum holds (a damaged frame's length may be wrong too, so
+    // only a frame that checks out counts as evidence).
+    for &(at, len, crc) in frames.iter().rev() {
+        let mut payload = vec![0u8; len as usize];
+        file.read_exact_at(&mut payload, at + 8).at(&path)?;
+        if crc32fast::hash(&payload) == crc {
+            return Ok(decode(&payload, false).map(|t| t.txn));
+        }
+    }
+    Ok(None)
+}
+
+/// Fails when the edge log records a transaction past `last_txn`, the commit log's last.
+/// A frame is appended only after its transaction's commit record is durable, so such a
+/// frame means committed transactions are missing from the commit log (it was cut or
+/// replaced): opening at the earlier commit would silently drop them.
+pub(crate) fn check_commits_cover(dir: &Path, last_txn: u64) -> Result<()> {
+    match last_frame_txn(dir)? {
+        Some(logged) if logged > last_txn => Err(Error::corrupt(
+            dir.join(crate::commit::COMMIT_FILE),
+            0,
+            format!(
+                "the commit log ends at transaction {last_txn}, but the edge log records \
+                 transaction {logged}: committed transactions are missing from the commit log"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Cuts the log after its last whole frame (a write torn by a crash), so frames appended
 /// later can be read. Called when a store is opened for writing.
 pub(crate) fn repair(dir: &Path) -> Result<()> {

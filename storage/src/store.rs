@@ -449,6 +449,8 @@ impl Store {
         let mut manifest = loaded.manifest;
         let lock_file = lock(dir, writable)?;
         let state = commit::read(dir, manifest.shards)?;
+        // Before a writable open cuts anything: a commit log that lost transactions.
+        crate::edgelog::check_commits_cover(dir, state.last.txn)?;
         let log = if writable {
             // Run files of an import that was killed: the lock says it is not running.
             crate::import::external::remove_tmp(dir);

@@ -377,7 +377,12 @@ pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport> {
     let _lock = crate::store::lock_shared(dir)?;
     let mut report = VerifyReport::default();
     let marks: Vec<Option<ShardMark>> = match commit::read(dir, manifest.shards) {
-        Ok(state) => state.last.marks.into_iter().map(Some).collect(),
+        Ok(state) => {
+            if let Err(e) = crate::edgelog::check_commits_cover(dir, state.last.txn) {
+                report.problems.push(from_error(e));
+            }
+            state.last.marks.into_iter().map(Some).collect()
+        }
         Err(e) => {
             report
                 .problems

@@ -302,3 +302,30 @@ fn a_version_1_store_opens_and_is_upgraded_by_a_writable_open() {
     fs::remove_file(seg(&path, 2)).unwrap();
     expect_corrupt(Store::open_read_only(&path), &seg(&path, 2));
 }
+
+/// Found by the `store_open` fuzz target: a commit log cut back to an earlier transaction
+/// (here mid-record, as a torn write would leave it) opened at that transaction and
+/// `verify` said nothing, silently dropping the later commits. Their edge-log frames show
+/// they were committed (a frame is appended only after its commit record is durable).
+#[test]
+fn a_commit_log_that_lost_transactions_is_corruption_not_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = sealed_store(dir.path());
+    let commits = path.join("COMMITS");
+    // Header (16 bytes), then one 40-byte record per transaction with one shard: keep
+    // the creation and the first import, and half of the second's record.
+    truncate(&commits, 16 + 2 * 40 + 20);
+    let before = snapshot(&path);
+    expect_corrupt(Store::open_read_only(&path), &commits);
+    expect_corrupt(Store::open(&path), &commits);
+    assert_eq!(snapshot(&path), before, "a failed writable open changed files");
+    let report = morpheus_storage::verify(&path).unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains("missing from the commit log")),
+        "verify: {:?}",
+        report.problems
+    );
+}
