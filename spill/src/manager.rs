@@ -190,6 +190,16 @@ impl BlockManager {
         self.budget_bytes
     }
 
+    /// Bytes held in memory that eviction cannot free: pinned blocks and reservations.
+    pub fn pinned_bytes(&self) -> usize {
+        self.lock()
+            .entries
+            .values()
+            .filter(|e| e.pins > 0 && e.mem.is_some())
+            .map(|e| e.bytes)
+            .sum()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves consistent state (each method updates it
         // in place before anything can fail), so a poisoned lock is still usable.

@@ -4,12 +4,13 @@
 //! the smallest on ties; a vertex without neighbours keeps its label.
 //!
 //! Each round all-gathers the labels (8 bytes per vertex per worker), then every worker
-//! relabels its vertices from its in-memory neighbour lists.
+//! relabels its vertices from its neighbour lists (edge chunks, spilled under a small
+//! budget and read back one at a time).
 
 use morpheus_engine::{Context, Result};
 use morpheus_rdd::Item;
 
-use super::{all_dense, neighbors};
+use super::{all_dense, for_each_list, neighbor_chunks};
 use crate::Graph;
 
 /// CDLP labels of every local vertex after `iterations` rounds.
@@ -19,17 +20,17 @@ pub fn cdlp<V: Item, E: Item>(
     iterations: usize,
 ) -> Result<Vec<u64>> {
     let topo = &g.topo;
-    let (offsets, targets) = neighbors(ctx, g, false)?;
-    let _state = ctx.reserve(offsets.len() * 8 + targets.len() * 4 + topo.len() * 8)?;
+    let lists = neighbor_chunks(ctx, g, false)?;
+    // Local labels, the gathered ones (and the gather's parts while they are copied).
+    let _state = ctx.reserve(topo.local_len() * 8 + topo.len() * 16)?;
     let mut labels: Vec<u64> = topo.local_ids().to_vec();
     let mut buf: Vec<u64> = Vec::new();
     for _ in 0..iterations {
         ctx.check()?;
         let all = all_dense(ctx, topo, &labels)?;
-        for (l, label) in labels.iter_mut().enumerate() {
-            let nb = &targets[offsets[l]..offsets[l + 1]];
+        for_each_list(ctx, &lists, |l, nb| {
             if nb.is_empty() {
-                continue;
+                return;
             }
             buf.clear();
             buf.extend(nb.iter().map(|&t| all[t as usize]));
@@ -47,8 +48,9 @@ pub fn cdlp<V: Item, E: Item>(
                 }
                 i = j;
             }
-            *label = best;
-        }
+            labels[l] = best;
+        })?;
     }
+    ctx.blocks().remove_dataset(lists.dataset);
     Ok(labels)
 }

@@ -22,9 +22,9 @@ pub use sssp::sssp;
 pub use triangles::{lcc, triangle_count, TriangleCounts};
 pub use wcc::wcc;
 
-use morpheus_engine::{Context, Data, Result};
+use morpheus_engine::{BlockId, Context, Data, Error, Result};
 
-use crate::graph::Topology;
+use crate::graph::{build_chunks, EdgeChunk, EdgeSet, Topology};
 #[allow(unused_imports)]
 use crate::Graph;
 
@@ -104,43 +104,53 @@ pub(crate) fn all_dense_into<T: Data + Copy>(
     Ok(())
 }
 
-/// Local symmetric adjacency: for each local vertex, the global indexes of its out- and
-/// (for directed graphs) in-neighbours. With `simple`, each neighbour appears once and the
-/// vertex itself not at all; otherwise every edge counts (a neighbour that is both an in- and
-/// an out-neighbour appears twice). Returned as CSR (`offsets`, `targets`), in memory.
-pub(crate) fn neighbors<V: morpheus_rdd::Item, E: morpheus_rdd::Item>(
+/// Local symmetric adjacency as edge chunks in the worker's block manager (so it spills
+/// like the graph's own): for each local vertex, the global indexes of its out- and (for
+/// directed graphs) in-neighbours, every edge counting (a neighbour that is both an in- and
+/// an out-neighbour appears twice, and a self-loop is kept). With `sorted`, each list is in
+/// ascending neighbour id, so repeats of a neighbour are adjacent. Read it with
+/// [`for_each_list`]; drop it with `remove_dataset`.
+pub(crate) fn neighbor_chunks<V: morpheus_rdd::Item, E: morpheus_rdd::Item>(
     ctx: &Context<'_>,
     g: &Graph<V, E>,
-    simple: bool,
-) -> Result<(Vec<usize>, Vec<u32>)> {
-    let n = g.topo.local_len();
-    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); n];
-    let mut add = |set: &crate::graph::EdgeSet| {
-        g.for_each_chunk(ctx, set, |chunk| {
-            for i in 0..chunk.vertices() {
-                lists[chunk.first as usize + i].extend_from_slice(chunk.edges(i).0);
-            }
-            Ok(())
-        })
+    sorted: bool,
+) -> Result<EdgeSet> {
+    let inn = if g.topo.directed {
+        Some(g.in_edges(ctx)?)
+    } else {
+        None
     };
-    add(&g.out)?;
-    if g.topo.directed {
-        let inn = g.in_edges(ctx)?;
-        add(&inn)?;
-    }
-    let start = g.topo.start();
-    let mut offsets = Vec::with_capacity(n + 1);
-    let mut targets = Vec::new();
-    for (l, mut list) in lists.into_iter().enumerate() {
-        offsets.push(targets.len());
-        if simple {
-            list.sort_unstable();
-            list.dedup();
-            let me = start + l as u32;
-            list.retain(|&x| x != me);
+    let order = sorted.then_some(&g.topo.ids[..]);
+    build_chunks::<()>(ctx, g.topo.local_len(), order, None, &|f| {
+        for set in std::iter::once(&*g.out).chain(inn.as_deref()) {
+            g.for_each_chunk(ctx, set, |chunk| {
+                for i in 0..chunk.vertices() {
+                    let s = chunk.first + i as u32;
+                    chunk.edges(i).0.iter().for_each(|&t| f(s, t, ()));
+                }
+                Ok(())
+            })?;
         }
-        targets.extend(list);
+        Ok(())
+    })
+}
+
+/// Calls `f(local vertex, neighbours)` for every local vertex of a [`neighbor_chunks`] set,
+/// in order, one chunk pinned at a time.
+pub(crate) fn for_each_list(
+    ctx: &Context<'_>,
+    set: &EdgeSet,
+    mut f: impl FnMut(usize, &[u32]),
+) -> Result<()> {
+    for c in 0..set.chunks() {
+        let block = ctx
+            .blocks()
+            .get::<EdgeChunk<()>>(BlockId::new(set.dataset, c as u32))?
+            .ok_or_else(|| Error::Job(format!("neighbour partition {c} is missing")))?;
+        let chunk = &block[0];
+        for i in 0..chunk.vertices() {
+            f(chunk.first as usize + i, chunk.edges(i).0);
+        }
     }
-    offsets.push(targets.len());
-    Ok((offsets, targets))
+    Ok(())
 }
