@@ -120,13 +120,12 @@ pub fn pagerank<V: Item, E: Item>(
         .filter(|&v| outdeg[v as usize] == 0)
         .collect();
     dangling_set.sort_unstable_by_key(|&v| topo.ids[v as usize]);
-    // Out-degrees and the gathered contributions of every vertex, the dangling set, local
-    // ranks. (Each iteration's local contributions, n · 8 bytes, live only until the
-    // gather hands them over.)
+    // Out-degrees and the gathered contributions of every vertex (and the gather's parts
+    // while they are copied), the dangling set, local ranks and contributions.
     let _state = ctx.reserve(
-        topo.len() * 12
+        topo.len() * 20
             + dangling_set.len() * 4
-            + n * 8
+            + n * 16
             + teleport.as_ref().map_or(0, |t| t.len() * 8),
     )?;
     let mut rank: Vec<f64> = if opts.graphx {

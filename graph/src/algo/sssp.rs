@@ -80,9 +80,19 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
     // weights): a bucket's light rounds then read only them, where scanning each relaxed
     // vertex's whole list (often more than once per bucket) would read about 8 edges per
     // light one.
+    // Counted first, so that they are charged to the budget before they are allocated.
+    let mut light = 0usize;
+    g.for_each_chunk(ctx, &g.out, |chunk| {
+        light += chunk.values.iter().filter(|&&w| w < delta).count();
+        Ok(())
+    })?;
+    let _light_state = ctx.reserve((n + 1) * 4 + light * 12)?;
     let mut light_offsets: Vec<u32> = Vec::with_capacity(n + 1);
     light_offsets.push(0);
-    let (mut light_targets, mut light_weights): (Vec<u32>, Vec<f64>) = (Vec::new(), Vec::new());
+    let (mut light_targets, mut light_weights) = (
+        Vec::<u32>::with_capacity(light),
+        Vec::<f64>::with_capacity(light),
+    );
     let mut bad = false;
     g.for_each_chunk(ctx, &g.out, |chunk| {
         for i in 0..chunk.vertices() {
@@ -100,7 +110,6 @@ pub fn sssp<V: Item>(ctx: &Context<'_>, g: &Graph<V, f64>, source: u64) -> Resul
         }
         Ok(())
     })?;
-    let _light_state = ctx.reserve(light_offsets.len() * 4 + light_targets.len() * 12)?;
     let bad = if topo.peers == 1 {
         bad
     } else {
