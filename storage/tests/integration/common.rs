@@ -96,3 +96,19 @@ pub fn assert_reported(dir: &Path, found: impl Fn(&Problem) -> bool) {
         report.problems
     );
 }
+
+/// Length of the store's edge log (0 without one).
+pub fn edgelog_len(store: &Path) -> u64 {
+    fs::metadata(store.join("EDGELOG")).map_or(0, |m| m.len())
+}
+
+/// Puts the store in the state of a crash before a commit record was durable: the commit
+/// log cut to `commits_len` and the edge log to `edgelog_len` (a transaction's frame is
+/// appended only after its commit record is durable, so that crash never wrote it).
+pub fn crash_before_commit(store: &Path, commits_len: u64, edgelog_len: u64) {
+    for (name, len) in [("COMMITS", commits_len), ("EDGELOG", edgelog_len)] {
+        if let Ok(f) = fs::OpenOptions::new().write(true).open(store.join(name)) {
+            f.set_len(len).unwrap();
+        }
+    }
+}

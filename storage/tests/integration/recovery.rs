@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use morpheus_storage::{Error, Store, WriteBatch};
 
-use super::common::{assert_reported, content, copy_dir, small};
+use super::common::{
+    assert_reported, content, copy_dir, crash_before_commit, edgelog_len, small,
+};
 
 /// Builds a store with one committed transaction, then a second one whose commit record is
 /// removed again, as if the process died after writing the records but before the commit
@@ -32,6 +34,7 @@ fn store_with_uncommitted_tail() -> (
     let seg = path.join("shard-0000/0000000000000001.log");
     let committed = fs::metadata(&seg).unwrap().len();
     let commits_len = fs::metadata(path.join("COMMITS")).unwrap().len();
+    let log_len = edgelog_len(&path);
     let mut b = WriteBatch::new();
     b.add_edge(3, 100, 2.0);
     b.put_vertex(5, Some("five"), vec![]);
@@ -39,12 +42,7 @@ fn store_with_uncommitted_tail() -> (
     store.commit(b).unwrap();
     drop(store);
     // Drop the second commit record: its segment bytes become an uncommitted tail.
-    OpenOptions::new()
-        .write(true)
-        .open(path.join("COMMITS"))
-        .unwrap()
-        .set_len(commits_len)
-        .unwrap();
+    crash_before_commit(&path, commits_len, log_len);
     assert!(fs::metadata(&seg).unwrap().len() > committed + 100);
     (dir, path, want, seg, committed)
 }
@@ -99,6 +97,7 @@ fn torn_commit_record_at_every_offset_opens_at_previous_commit() {
     store.commit(b).unwrap();
     let want = content(&store);
     let before = fs::metadata(path.join("COMMITS")).unwrap().len();
+    let log_len = edgelog_len(&path);
     let mut b = WriteBatch::new();
     b.add_edge(2, 3, 1.0);
     store.commit(b).unwrap();
@@ -107,12 +106,7 @@ fn torn_commit_record_at_every_offset_opens_at_previous_commit() {
     for cut in before..after {
         let copy = dir.path().join(format!("c{cut}"));
         copy_dir(&path, &copy);
-        OpenOptions::new()
-            .write(true)
-            .open(copy.join("COMMITS"))
-            .unwrap()
-            .set_len(cut)
-            .unwrap();
+        crash_before_commit(&copy, cut, log_len);
         reopen_equals(&copy, &want);
         fs::remove_dir_all(&copy).unwrap();
     }
@@ -128,6 +122,7 @@ fn uncommitted_segments_after_a_roll_are_removed() {
     store.commit(b).unwrap();
     let want = content(&store);
     let commits_len = fs::metadata(path.join("COMMITS")).unwrap().len();
+    let log_len = edgelog_len(&path);
     let mut b = WriteBatch::new();
     for i in 0..500 {
         b.add_edge(i, i + 7, 1.0);
@@ -136,12 +131,7 @@ fn uncommitted_segments_after_a_roll_are_removed() {
     drop(store);
     let segs_before = fs::read_dir(path.join("shard-0000")).unwrap().count();
     assert!(segs_before > 3, "a 1 KiB segment size forces rolls");
-    OpenOptions::new()
-        .write(true)
-        .open(path.join("COMMITS"))
-        .unwrap()
-        .set_len(commits_len)
-        .unwrap();
+    crash_before_commit(&path, commits_len, log_len);
     reopen_equals(&path, &want);
     let segments = fs::read_dir(path.join("shard-0000"))
         .unwrap()

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use morpheus_storage::{Error, Store, WriteBatch};
 
-use super::common::{compact_all, content, copy_dir, small, snapshot, Content};
+use super::common::{
+    compact_all, content, copy_dir, crash_before_commit, edgelog_len, small, snapshot, Content,
+};
 
 /// A one-shard store with 1 KiB segments, several of them sealed, and an index checkpoint.
 fn sealed_store(dir: &Path) -> (PathBuf, Content) {
@@ -139,6 +141,7 @@ fn a_crash_between_the_segment_list_and_the_commit_record_opens_at_the_last_comm
     let dir = tempfile::tempdir().unwrap();
     let (path, want) = sealed_store(dir.path());
     let commits_len = fs::metadata(path.join("COMMITS")).unwrap().len();
+    let log_len = edgelog_len(&path);
     let list = path.join("shard-0000/SEGMENTS");
     let old_list = fs::read(&list).unwrap();
     let mut store = Store::open(&path).unwrap();
@@ -153,7 +156,7 @@ fn a_crash_between_the_segment_list_and_the_commit_record_opens_at_the_last_comm
         old_list,
         "the commit sealed segments"
     );
-    truncate(&path.join("COMMITS"), commits_len);
+    crash_before_commit(&path, commits_len, log_len);
     for list_written in [true, false] {
         let copy = dir.path().join(format!("crash-{list_written}"));
         copy_dir(&path, &copy);
