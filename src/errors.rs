@@ -63,10 +63,52 @@ pub(crate) fn report(e: &anyhow::Error) -> ExitCode {
     if broken_pipe(e) {
         return ExitCode::SUCCESS;
     }
-    eprintln!("error: {}", message(e));
+    // A last guard: the parts quote at most a little input each, but a chain is unbounded.
+    eprintln!("error: {}", morpheus_engine::clip_to(&message(e), 4096));
     if is_usage(e) {
         ExitCode::from(2)
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// Prints a command-line parse error (clap's text) and gives its exit code: 2, or 0 for
+/// `--help` and `--version`. clap quotes a rejected value whole, so a line longer than a
+/// kilobyte keeps its start and its end (the reason) and drops the middle.
+pub(crate) fn report_clap(e: &clap::Error) -> ExitCode {
+    // The reason is at the end of clap's line, after the value; keep more of the end.
+    const HEAD: usize = 300;
+    const TAIL: usize = 700;
+    let text = e.render().to_string();
+    let mut out = String::with_capacity(text.len().min(8192));
+    for line in text.lines() {
+        if line.len() <= HEAD + TAIL + 100 {
+            out.push_str(line);
+        } else {
+            let mut head = HEAD;
+            while !line.is_char_boundary(head) {
+                head -= 1;
+            }
+            let mut tail = line.len() - TAIL;
+            while !line.is_char_boundary(tail) {
+                tail += 1;
+            }
+            out.push_str(&format!(
+                "{} … ({} bytes) … {}",
+                &line[..head],
+                line.len(),
+                &line[tail..]
+            ));
+        }
+        out.push('\n');
+    }
+    use std::io::Write;
+    // Help piped into `head` may find stdout closed: that is no failure.
+    if e.use_stderr() {
+        let _ = std::io::stderr().write_all(out.as_bytes());
+        ExitCode::from(2)
+    } else {
+        let _ = std::io::stdout().write_all(out.as_bytes());
+        ExitCode::SUCCESS
     }
 }

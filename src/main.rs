@@ -373,14 +373,7 @@ fn init_logging(verbose: u8) {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(e) => return errors::report_clap(&e),
     };
     init_logging(cli.verbose);
     match run(cli) {

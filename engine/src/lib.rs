@@ -31,6 +31,7 @@ mod context;
 mod error;
 mod metrics;
 mod size;
+mod text;
 
 pub use config::Config;
 pub use context::{execute, Context, Reservation, Sender};
@@ -40,6 +41,7 @@ pub use morpheus_spill::{
     BlockId, BlockManager, Error as BlockManagerError, Spillable, StorageLevel,
 };
 pub use size::{parse_duration, parse_size};
+pub use text::{clip, clip_to, CLIP_BYTES};
 /// Data that may cross workers (and processes): serde-serialisable, cloneable, `Send`,
 /// `'static`. Blanket-implemented.
 pub trait Data: timely::ExchangeData + Clone {}

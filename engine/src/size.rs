@@ -1,6 +1,7 @@
 //! Human-friendly quantities for flags and job specs: byte sizes (`8MiB`, `512k`, `1.5GB`,
 //! `4096`) and durations (`500ms`, `30s`, `10m`, `2h`).
 
+use crate::text::clip;
 use std::time::Duration;
 
 /// Splits `text` into a non-negative number and the unit after it (trimmed).
@@ -16,8 +17,12 @@ fn number_and_unit(text: &str) -> Option<(f64, &str)> {
 /// Parses a byte size. Binary (`KiB`, `MiB`, `GiB`, `TiB`) and decimal (`KB`, `MB`, …)
 /// suffixes are accepted, case-insensitively; `K`/`M`/`G`/`T` alone are binary.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let (value, unit) = number_and_unit(text)
-        .ok_or_else(|| format!("`{text}` is not a size (examples: 4096, 64KiB, 8MiB, 1GB)"))?;
+    let (value, unit) = number_and_unit(text).ok_or_else(|| {
+        format!(
+            "`{}` is not a size (examples: 4096, 64KiB, 8MiB, 1GB)",
+            clip(text)
+        )
+    })?;
     let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kib" => 1 << 10,
@@ -28,11 +33,17 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "mb" => 1_000_000,
         "gb" => 1_000_000_000,
         "tb" => 1_000_000_000_000,
-        other => return Err(format!("unknown size unit `{other}` in `{text}`")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{}` in `{}`",
+                clip(other),
+                clip(text)
+            ))
+        }
     };
     let bytes = value * mult as f64;
     if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
-        return Err(format!("size `{text}` is out of range"));
+        return Err(format!("size `{}` is out of range", clip(text)));
     }
     Ok(bytes.round() as u64)
 }
@@ -42,17 +53,28 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// # Errors
 /// Text that is not a duration.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (value, unit) = number_and_unit(text)
-        .ok_or_else(|| format!("`{text}` is not a duration (examples: 500ms, 30s, 10m, 2h)"))?;
+    let (value, unit) = number_and_unit(text).ok_or_else(|| {
+        format!(
+            "`{}` is not a duration (examples: 500ms, 30s, 10m, 2h)",
+            clip(text)
+        )
+    })?;
     let secs = match unit {
         "" | "s" | "sec" | "secs" => value,
         "ms" => value / 1000.0,
         "m" | "min" | "mins" => value * 60.0,
         "h" | "hour" | "hours" => value * 3600.0,
         "d" | "day" | "days" => value * 86400.0,
-        other => return Err(format!("unknown duration unit `{other}` in `{text}`")),
+        other => {
+            return Err(format!(
+                "unknown duration unit `{}` in `{}`",
+                clip(other),
+                clip(text)
+            ))
+        }
     };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration `{text}` is out of range"))
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("duration `{}` is out of range", clip(text)))
 }
 
 #[cfg(test)]

@@ -36,6 +36,22 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == STDIN
 }
 
+/// `bytes` (a token or field of an input file) as quoted in an error message: at most 200
+/// bytes of it, then `… (N bytes)`, so a huge malformed field never becomes a huge message.
+/// The engine's `clip` does the same above this layer; storage is a leaf and cannot use it.
+pub(crate) fn quote(bytes: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(bytes);
+    if text.len() <= MAX {
+        return text.into_owned();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], bytes.len())
+}
+
 /// Input file formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

@@ -64,7 +64,7 @@ pub(crate) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
             return Err(Error::input(
                 path,
                 Some(1),
-                format!("column `{h}` appears twice"),
+                format!("column `{}` appears twice", super::quote(h.as_bytes())),
             ));
         }
     }
@@ -120,7 +120,12 @@ pub(crate) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
         let at = |m: String| Error::input(path, Some(line), m);
         let field = |i: usize| rec.get(i).unwrap_or("");
         let id = |i: usize| {
-            parse_id(field(i).as_bytes()).map_err(|m| at(format!("column `{}`: {m}", header[i])))
+            parse_id(field(i).as_bytes()).map_err(|m| {
+                at(format!(
+                    "column `{}`: {m}",
+                    super::quote(header[i].as_bytes())
+                ))
+            })
         };
         let key = if edges {
             (id(cols.key[0])?, id(cols.key[1])?)
@@ -167,7 +172,12 @@ pub(crate) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<()> {
                 Error::input(
                     path,
                     Some(row.line),
-                    format!("column `{}`: `{text}` is not {}", cols.props[c].1, types[c]),
+                    format!(
+                        "column `{}`: `{}` is not {}",
+                        super::quote(cols.props[c].1.as_bytes()),
+                        super::quote(text.as_bytes()),
+                        types[c]
+                    ),
                 )
             })?;
             props.push((cols.props[c].1.clone(), value));

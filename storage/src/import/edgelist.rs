@@ -48,7 +48,7 @@ pub(crate) fn parse_id(tok: &[u8]) -> std::result::Result<u64, String> {
 fn bad_id(tok: &[u8]) -> String {
     format!(
         "vertex id `{}` is not an unsigned 64-bit integer",
-        String::from_utf8_lossy(tok)
+        super::quote(tok)
     )
 }
 
@@ -56,7 +56,10 @@ pub(crate) fn parse_weight(tok: &[u8]) -> std::result::Result<f64, String> {
     let text = std::str::from_utf8(tok).map_err(|_| "weight is not UTF-8".to_string())?;
     match text.parse::<f64>() {
         Ok(w) if w.is_finite() => Ok(w),
-        _ => Err(format!("weight `{text}` is not a finite number")),
+        _ => Err(format!(
+            "weight `{}` is not a finite number",
+            super::quote(tok)
+        )),
     }
 }
 

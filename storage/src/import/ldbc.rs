@@ -96,7 +96,10 @@ pub fn parse_properties(path: &Path) -> Result<LdbcGraph> {
             return Err(Error::input(
                 path,
                 line_of("directed"),
-                format!("`directed` must be true or false, not `{other}`"),
+                format!(
+                    "`directed` must be true or false, not `{}`",
+                    super::quote(other.as_bytes())
+                ),
             ))
         }
     };
