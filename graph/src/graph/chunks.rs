@@ -429,8 +429,8 @@ impl<V: Item, E: Item> Graph<V, E> {
         let (start, n, peers) = (topo.start() as usize, topo.local_len(), topo.peers);
         let record = std::mem::size_of::<(u32, u32, E)>();
         let per_edge = record + build_bytes_per_edge::<E>();
-        // A round's buffers: the sender's to every worker, and what this worker receives.
-        let limit = staging_limit(ctx) / (peers + 1);
+        // A round's staging is what this worker receives (senders hold a batch per worker).
+        let limit = staging_limit(ctx);
         let total: u64 = ctx
             .all_gather("graph-in-total", self.out.edges)?
             .into_iter()
@@ -498,7 +498,8 @@ impl<V: Item, E: Item> Graph<V, E> {
         sink.finish::<E>(ctx)
     }
 
-    /// Sends each out-edge `(s, d)` whose `dest(d)` is a worker to it as `(d, s, value)`;
+    /// Sends each out-edge `(s, d)` whose `dest(d)` is a worker to it as `(d, s, value)`,
+    /// in batches while the out-chunks are read (so the sender holds a batch per worker);
     /// returns the batches this worker received (kept as they arrive: concatenating them
     /// would copy every edge).
     fn send_in_edges(
@@ -506,38 +507,43 @@ impl<V: Item, E: Item> Graph<V, E> {
         ctx: &Context<'_>,
         dest: &dyn Fn(u32) -> Option<usize>,
     ) -> Result<Vec<Vec<(u32, u32, E)>>> {
+        const BATCH: usize = 16 * 1024;
         let topo = &self.topo;
         let start = topo.start();
-        // Sized exactly (a cheap counting pass), so the buffers are never regrown.
-        let mut counts = vec![0usize; topo.peers];
-        self.for_each_chunk(ctx, &self.out, |chunk| {
-            for &d in &chunk.targets {
-                if let Some(o) = dest(d) {
-                    counts[o] += 1;
-                }
-            }
-            Ok(())
-        })?;
-        let sent: usize = counts.iter().sum();
-        let _sending = ctx.reserve(sent * std::mem::size_of::<(u32, u32, E)>())?;
-        let mut out: Vec<Vec<(u32, u32, E)>> = counts.into_iter().map(Vec::with_capacity).collect();
-        self.for_each_chunk(ctx, &self.out, |chunk| {
-            for i in 0..chunk.vertices() {
-                let src = start + chunk.first + i as u32;
-                let (t, w) = chunk.edges(i);
-                for (&d, e) in t.iter().zip(w) {
-                    if let Some(o) = dest(d) {
-                        out[o].push((d, src, e.clone()));
+        let mut received: Vec<Vec<(u32, u32, E)>> = Vec::new();
+        ctx.exchange_stream(
+            "graph-in-edges",
+            |sender| {
+                let mut out: Vec<Vec<(u32, u32, E)>> =
+                    (0..topo.peers).map(|_| Vec::with_capacity(BATCH)).collect();
+                self.for_each_chunk(ctx, &self.out, |chunk| {
+                    for i in 0..chunk.vertices() {
+                        let src = start + chunk.first + i as u32;
+                        let (t, w) = chunk.edges(i);
+                        for (&d, e) in t.iter().zip(w) {
+                            let Some(o) = dest(d) else { continue };
+                            out[o].push((d, src, e.clone()));
+                            if out[o].len() == BATCH {
+                                let full =
+                                    std::mem::replace(&mut out[o], Vec::with_capacity(BATCH));
+                                sender.send(o, full)?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })?;
+                for (o, batch) in out.into_iter().enumerate() {
+                    if !batch.is_empty() {
+                        sender.send(o, batch)?;
                     }
                 }
-            }
-            Ok(())
-        })?;
-        let mut received: Vec<Vec<(u32, u32, E)>> = Vec::new();
-        ctx.exchange_with("graph-in-edges", out, |batch| {
-            received.push(batch);
-            Ok(())
-        })?;
+                Ok(())
+            },
+            |batch| {
+                received.push(batch);
+                Ok(())
+            },
+        )?;
         Ok(received)
     }
 }
