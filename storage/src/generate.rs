@@ -165,6 +165,21 @@ pub fn edge(o: &GenerateOptions, i: u64) -> (u64, u64, f64) {
 
 const CHUNK_EDGES: u64 = 1 << 18;
 
+/// Appends `v` in decimal: the bytes `write!("{v}")` gives, without the formatting machinery.
+fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 /// Writes the graph as a text edge list (`src dst[ weight]` lines after one `#` header line)
 /// to `out`, via a temporary file renamed on success. Returns the number of edges.
 pub fn write_edge_list(o: &GenerateOptions, out: &Path) -> Result<u64> {
@@ -229,7 +244,10 @@ pub fn write_edges_to(o: &GenerateOptions, w: &mut dyn Write) -> std::io::Result
                     if o.weighted {
                         let _ = writeln!(buf, "{s} {d} {wt}");
                     } else {
-                        let _ = writeln!(buf, "{s} {d}");
+                        push_decimal(&mut buf, s);
+                        buf.push(b' ');
+                        push_decimal(&mut buf, d);
+                        buf.push(b'\n');
                     }
                 }
                 buf
@@ -247,6 +265,15 @@ pub fn write_edges_to(o: &GenerateOptions, w: &mut dyn Write) -> std::io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_matches_display() {
+        for v in [0u64, 7, 10, 99, 100, 123_456_789, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes());
+        }
+    }
 
     #[test]
     fn scramble_is_a_bijection() {

@@ -553,8 +553,10 @@ fn import_into(
     let batch = std::mem::take(&mut sink.batch);
     let commit = match external {
         Some(runs) => {
+            let tmp = store.dir().join(IMPORT_TMP);
+            let runs = external::reduce_runs(&tmp, runs, store.shard_count())?;
             let runs = BulkRuns {
-                tmp: store.dir().join(IMPORT_TMP),
+                tmp,
                 runs,
                 weighted: sink.weighted,
             };

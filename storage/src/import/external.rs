@@ -287,6 +287,63 @@ fn write_ids(path: &Path, ids: &[u64]) -> Result<u64> {
     Ok(ids.len() as u64 * 8)
 }
 
+/// Most runs merged at once: each holds an open file and a read buffer.
+pub(crate) const FAN_IN: u32 = 128;
+
+/// Merges groups of [`FAN_IN`] runs into one (per shard, shards in parallel) until at most
+/// `FAN_IN` are left, so that the final merge opens few files whatever the input size.
+/// Returns the number of runs left.
+pub(crate) fn reduce_runs(tmp: &Path, mut runs: u32, shards: u32) -> Result<u32> {
+    while runs > FAN_IN {
+        let groups = runs.div_ceil(FAN_IN);
+        for g in 0..groups {
+            let (lo, hi) = (g * FAN_IN, ((g + 1) * FAN_IN).min(runs));
+            (0..shards)
+                .into_par_iter()
+                .try_for_each(|s| merge_group(tmp, lo..hi, g, s))?;
+        }
+        tracing::debug!(from = runs, to = groups, "import: runs merged");
+        runs = groups;
+    }
+    Ok(runs)
+}
+
+/// Merges runs `group` of shard `s` into run `to` (at most the group's first index).
+fn merge_group(tmp: &Path, group: std::ops::Range<u32>, to: u32, s: u32) -> Result<()> {
+    let paths = |what| group.clone().map(|r| run_path(tmp, r, s, what)).collect();
+    let merged = |what| tmp.join(format!("merged-s{s:04}.{what}"));
+    let mut edges = EdgeMerge::open(paths("edges"))?;
+    let weighted = edges.runs.iter().any(|r| r.weighted);
+    let path = merged("edges");
+    let mut w = create(&path)?;
+    w.write_all(&[u8::from(weighted)]).at(&path)?;
+    while let Some((a, b, wt)) = edges.next()? {
+        w.write_all(&a.to_le_bytes()).at(&path)?;
+        w.write_all(&b.to_le_bytes()).at(&path)?;
+        if weighted {
+            w.write_all(&wt.to_le_bytes()).at(&path)?;
+        }
+    }
+    w.flush().at(&path)?;
+    drop(edges);
+    let mut ids = IdMerge::open(paths("verts"))?;
+    let vpath = merged("verts");
+    let mut w = create(&vpath)?;
+    while let Some(v) = ids.next()? {
+        w.write_all(&v.to_le_bytes()).at(&vpath)?;
+    }
+    w.flush().at(&vpath)?;
+    drop(ids);
+    for what in ["edges", "verts"] {
+        for p in paths(what) {
+            fs::remove_file(&p).at(&p)?;
+        }
+        let dst = run_path(tmp, to, s, what);
+        fs::rename(merged(what), &dst).at(&dst)?;
+    }
+    Ok(())
+}
+
 /// Reads fixed-size little-endian records from a run file through a buffer.
 struct RecordReader {
     path: PathBuf,
@@ -297,7 +354,7 @@ struct RecordReader {
     eof: bool,
 }
 
-const READ_BUF: usize = 256 << 10;
+const READ_BUF: usize = 64 << 10;
 
 impl RecordReader {
     fn open(path: PathBuf) -> Result<Self> {
@@ -496,5 +553,44 @@ mod tests {
             ids.push(v);
         }
         assert_eq!(ids, [0, 1, 5, 7, 8]);
+    }
+
+    #[test]
+    fn reducing_many_runs_keeps_every_edge_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path();
+        let runs = FAN_IN * 2 + 3;
+        let mut want = Vec::new();
+        for r in 0..runs {
+            let r64 = u64::from(r);
+            let edges = [
+                (r64 % 7, r64, 1.0),
+                (9, r64, if r == 5 { 0.5 } else { 1.0 }),
+            ];
+            want.extend_from_slice(&edges);
+            for s in 0..2 {
+                write_edges(&run_path(tmp, r, s, "edges"), &edges).unwrap();
+                write_ids(&run_path(tmp, r, s, "verts"), &[r64, 1000 + r64]).unwrap();
+            }
+        }
+        want.sort_by_key(|e| (e.0, e.1));
+        let left = reduce_runs(tmp, runs, 2).unwrap();
+        assert_eq!(left, 3);
+        for s in 0..2 {
+            let paths = |what| (0..left).map(|r| run_path(tmp, r, s, what)).collect();
+            let mut m = EdgeMerge::open(paths("edges")).unwrap();
+            let mut got = Vec::new();
+            while let Some(e) = m.next().unwrap() {
+                got.push(e);
+            }
+            assert_eq!(got, want);
+            let mut ids = IdMerge::open(paths("verts")).unwrap();
+            let mut n = 0;
+            while ids.next().unwrap().is_some() {
+                n += 1;
+            }
+            assert_eq!(n, 2 * runs as usize);
+        }
+        assert_eq!(fs::read_dir(tmp).unwrap().count(), 2 * 2 * left as usize);
     }
 }
