@@ -299,6 +299,8 @@ impl Shard {
 
     /// Applies committed writes to the index and segment accounting.
     pub(crate) fn apply(&mut self, w: ShardWrites) {
+        // One resize up front: growing by doubling would hold two tables at once.
+        self.index.reserve(w.entries.len());
         for (id, seg) in w.new_segments {
             self.segments.insert(id, seg);
         }
