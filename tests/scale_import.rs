@@ -3,6 +3,7 @@
 //! in-memory import gives, for directed, undirected and weighted graphs, several inputs and
 //! standard input; it merges into existing stores; a bad line leaves the store as it was
 //! and no run files; and (release, `--ignored`) its peak RSS stays within the budget.
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
 
 mod common;
 
