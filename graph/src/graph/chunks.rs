@@ -436,23 +436,23 @@ impl<V: Item, E: Item> Graph<V, E> {
             .into_iter()
             .sum();
         let fits = total as usize * per_edge + n * BUILD_BYTES_PER_VERTEX <= limit;
-        let bounds: Vec<Vec<u32>> = if ctx.all_gather("graph-in-fits", fits)?.iter().all(|&f| f) {
-            topo.starts
-                .windows(2)
-                .map(|w| vec![0, w[1] - w[0]])
-                .collect()
-        } else {
-            let ranges = split_ranges(
-                &self.in_degrees(ctx)?,
-                per_edge,
-                BUILD_BYTES_PER_VERTEX,
-                limit,
-            );
-            let mine: Vec<u32> = std::iter::once(0)
-                .chain(ranges.iter().map(|r| r.1 as u32))
-                .collect();
-            ctx.all_gather("graph-in-ranges", mine)?
-        };
+        // Each round's bounds on every worker, and the edges this worker receives in each.
+        let (bounds, expected): (Vec<Vec<u32>>, Vec<usize>) =
+            if ctx.all_gather("graph-in-fits", fits)?.iter().all(|&f| f) {
+                let bounds = topo.starts.windows(2).map(|w| vec![0, w[1] - w[0]]);
+                (bounds.collect(), vec![total as usize])
+            } else {
+                let degree = self.in_degrees(ctx)?;
+                let ranges = split_ranges(&degree, per_edge, BUILD_BYTES_PER_VERTEX, limit);
+                let expected = ranges
+                    .iter()
+                    .map(|&(lo, hi)| degree[lo..hi].iter().map(|&d| d as usize).sum())
+                    .collect();
+                let mine: Vec<u32> = std::iter::once(0)
+                    .chain(ranges.iter().map(|r| r.1 as u32))
+                    .collect();
+                (ctx.all_gather("graph-in-ranges", mine)?, expected)
+            };
         let rounds = bounds.iter().map(|b| b.len() - 1).max().unwrap_or(0);
         // Round `r` of worker `w`: its local destinations `bounds[w][r]..bounds[w][r + 1]`
         // (empty once its ranges run out).
@@ -476,10 +476,11 @@ impl<V: Item, E: Item> Graph<V, E> {
                 let o = topo.owner(d);
                 (d >= window[o].0 && d < window[o].1).then_some(o)
             };
+            // Charged before it arrives: what this worker receives in the round.
+            let _held = ctx.reserve(expected.get(r).copied().unwrap_or(0) * record)?;
             let received = self.send_in_edges(ctx, &dest)?;
             let (lo, hi) = range(topo.me, r);
             let base = (start + lo as usize) as u32;
-            let _held = ctx.reserve(received.iter().map(Vec::len).sum::<usize>() * record)?;
             build_range::<E>(
                 ctx,
                 &mut sink,
