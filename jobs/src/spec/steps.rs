@@ -86,7 +86,7 @@ pub(super) fn parse_step(
         } else {
             Expr::compile(src, schema)
         };
-        r.map_err(|e| ctx.err(f.loc(field), format!("in `{src}`: {e}")))
+        r.map_err(|e| ctx.err(f.loc(field), expr_error(src, &e)))
     };
     let col =
         |f: &Fields<'_, '_>, field: &str, schema: &Schema, c: &str| -> Result<usize, SpecError> {
@@ -368,7 +368,7 @@ pub(super) fn parse_step(
                             let src = d.req_str("expr")?;
                             d.finish(&["name", "expr"])?;
                             let e = Expr::compile(&src, &schema).map_err(|e| {
-                                ctx.err(format!("{loc}.expr"), format!("in `{src}`: {e}"))
+                                ctx.err(format!("{loc}.expr"), expr_error(&src, &e))
                             })?;
                             let ty = e.data_type().ok_or_else(|| {
                             ctx.err(format!("{loc}.expr"), "the expression is always null; give it a type, e.g. (int null)")
@@ -641,4 +641,14 @@ pub fn join_schema(
         }
     }
     Schema::new(out)
+}
+
+/// An expression error as a spec error's message: the expression and the error each quoted
+/// briefly (an expression can be as long as the spec, and the error quotes its tokens).
+fn expr_error(src: &str, e: &impl std::fmt::Display) -> String {
+    format!(
+        "in `{}`: {}",
+        crate::error::clip(src),
+        crate::error::clip_to(&e.to_string(), 4 * crate::error::CLIP_BYTES)
+    )
 }
