@@ -98,14 +98,6 @@ pub(crate) struct ValidateArgs {
     algorithm: morpheus_graph::graphalytics::Algorithm,
 }
 
-/// Peak resident memory of this process (VmHWM), in bytes, where the OS reports it.
-fn peak_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// Runs `algorithm` on the store at `store` and returns worker 0's outcome (with the
 /// slowest worker's timings), after writing the metrics file.
 fn run_on_store(
@@ -143,7 +135,7 @@ fn run_on_store(
     extra.insert("compute_seconds".into(), compute.into());
     extra.insert(
         "peak_memory_bytes".into(),
-        peak_memory_bytes().map_or(serde_json::Value::Null, Into::into),
+        morpheus_engine::JobMetrics::peak_rss_bytes().map_or(serde_json::Value::Null, Into::into),
     );
     job.write_metrics_with(&metrics, extra)?;
     tracing::info!(

@@ -455,6 +455,7 @@ where
     F: for<'w> Fn(&Context<'w>) -> Result<T> + Send + Sync + 'static,
 {
     config.validate()?;
+    crate::malloc::bound_resident_memory();
     let network = if config.processes > 1 {
         Some(cluster::connect(&config)?)
     } else {

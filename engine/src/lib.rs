@@ -29,6 +29,7 @@ mod cluster;
 mod config;
 mod context;
 mod error;
+mod malloc;
 mod metrics;
 mod size;
 mod text;

@@ -45,6 +45,15 @@ pub struct JobMetrics {
 }
 
 impl JobMetrics {
+    /// Peak resident memory of this process so far (VmHWM), in bytes, where the OS
+    /// reports it.
+    pub fn peak_rss_bytes() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    }
+
     /// Adds another worker's metrics: counters add up, stage times take the maximum.
     pub(crate) fn merge_worker(&mut self, other: &JobMetrics) {
         self.records_in += other.records_in;

@@ -110,7 +110,12 @@ pub(super) fn build_topology(
         max_id,
         ids.iter().enumerate().map(|(i, &v)| (v, i as u32)),
     );
-    tracing::debug!(vertices = total, map_bytes = map.bytes(), "graph topology");
+    tracing::debug!(
+        vertices = total,
+        map_bytes = map.bytes(),
+        peak_rss = morpheus_engine::JobMetrics::peak_rss_bytes(),
+        "graph topology"
+    );
     // The replicated id table and map count against the budget for the rest of the job
     // (the block manager releases reservations when the job ends).
     std::mem::forget(ctx.reserve(ids.len() * 8 + map.bytes())?);
@@ -199,7 +204,15 @@ impl<E: Item> Graph<(), E> {
         };
         // Like NetworKit's directed graphs, keep both directions: PageRank, BFS (bottom-up),
         // SCC, CDLP and k-core read in-edges.
+        tracing::debug!(
+            peak_rss = morpheus_engine::JobMetrics::peak_rss_bytes(),
+            "graph out-edges loaded"
+        );
         g.in_edges(ctx)?;
+        tracing::debug!(
+            peak_rss = morpheus_engine::JobMetrics::peak_rss_bytes(),
+            "graph in-edges built"
+        );
         ctx.record_stage(morpheus_engine::StageMetrics {
             name: "graph-load".into(),
             records_in: g.out.edges,
