@@ -16,10 +16,10 @@ const SCALE: &str = "18";
 
 /// What a process needs beside its budget: the binary, thread stacks, the open store's
 /// index, the output gathered on worker 0, allocator slack.
-const SLACK: u64 = 96 << 20;
+const SLACK: u64 = 80 << 20;
 
 /// The small budget (both workers together).
-const BUDGET: u64 = 24 << 20;
+const BUDGET: u64 = 16 << 20;
 
 /// Runs `algo ALG` on `store` with `extra` arguments; returns (output text, peak RSS).
 fn run(store: &Path, dir: &Path, alg: &str, tag: &str, extra: &[&str]) -> (String, u64) {
