@@ -480,11 +480,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A spec error. The location and message are cut as a last guard (a place can hold a
+    /// user's key, a message a path or a value), so no spec error runs past about 1.3 KB.
     fn err(&self, location: impl Into<String>, message: impl Into<String>) -> SpecError {
+        let (location, message) = (location.into(), message.into());
         SpecError {
             file: self.file.to_owned(),
-            location: location.into(),
-            message: message.into(),
+            location: crate::error::clip(&location).into_owned(),
+            message: crate::error::clip_to(&message, 5 * crate::error::CLIP_BYTES).into_owned(),
         }
     }
 }
