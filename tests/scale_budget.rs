@@ -4,6 +4,8 @@
 //! edges in ranges) gives exactly the output of the in-memory run, and the process's peak
 //! RSS (VmHWM, from `--metrics`) stays within the budget plus a fixed slack.
 
+#![allow(clippy::unwrap_used)] // test helpers panic on failure by design
+
 mod common;
 
 use std::fs;
