@@ -1,6 +1,7 @@
 //! Errors quote at most a little of what the user gave: a megabyte-long token, cell, size
 //! or value never becomes a megabyte-long error line (found by the `job_spec` fuzz target).
 
+#[allow(dead_code)]
 mod common;
 
 use common::morpheus;
