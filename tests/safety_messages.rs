@@ -1,6 +1,8 @@
 //! Errors quote at most a little of what the user gave: a megabyte-long token, cell, size
 //! or value never becomes a megabyte-long error line (found by the `job_spec` fuzz target).
 
+#![allow(clippy::unwrap_used)]
+
 #[allow(dead_code)]
 mod common;
 

@@ -193,7 +193,11 @@ fn last_frame_txn(dir: &Path) -> Result<Option<u64>> {
         if at + 8 + len > size {
             break;
         }
-        frames.push((at, len, u32::from_le_bytes(head[4..].try_into().expect("4 bytes"))));
+        frames.push((
+            at,
+            len,
+            u32::from_le_bytes(head[4..].try_into().expect("4 bytes")),
+        ));
         at += 8 + len;
     }
     // The last frame whose checksum holds (a damaged frame's length may be wrong too, so

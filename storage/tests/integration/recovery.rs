@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use morpheus_storage::{Error, Store, WriteBatch};
 
-use super::common::{
-    assert_reported, content, copy_dir, crash_before_commit, edgelog_len, small,
-};
+use super::common::{assert_reported, content, copy_dir, crash_before_commit, edgelog_len, small};
 
 /// Builds a store with one committed transaction, then a second one whose commit record is
 /// removed again, as if the process died after writing the records but before the commit

@@ -321,7 +321,11 @@ fn a_commit_log_that_lost_transactions_is_corruption_not_a_torn_tail() {
     let before = snapshot(&path);
     expect_corrupt(Store::open_read_only(&path), &commits);
     expect_corrupt(Store::open(&path), &commits);
-    assert_eq!(snapshot(&path), before, "a failed writable open changed files");
+    assert_eq!(
+        snapshot(&path),
+        before,
+        "a failed writable open changed files"
+    );
     let report = morpheus_storage::verify(&path).unwrap();
     assert!(
         report
