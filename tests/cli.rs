@@ -775,7 +775,8 @@ fn algo_outputs_agree_across_workers_budgets_and_formats() {
     }
     assert_eq!(m["spilled_bytes"], 0);
     assert_eq!(
-        run("pr3.csv", &["--workers", "2", "--memory-budget", "100KiB"]),
+        // PageRank's vertex state (about 65 KB per worker here) must fit; the edges spill.
+        run("pr3.csv", &["--workers", "2", "--memory-budget", "160KiB"]),
         one
     );
     assert!(read_json(&metrics)["spilled_bytes"].as_u64().unwrap() > 0);
