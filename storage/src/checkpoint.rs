@@ -31,7 +31,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::codec::{put_varint, DecodeError, Reader};
+use crate::codec::{framed, put_varint, DecodeError, Framing, Reader};
 use crate::error::{IoContext, Result};
 use crate::hash::IntMap;
 use crate::record::{CellKey, CellKind};
@@ -118,24 +118,15 @@ fn narrow(v: u64, r: &Reader<'_>, what: &'static str) -> Result<u32, DecodeError
 
 /// Decodes a checkpoint of shard `shard`.
 pub(crate) fn decode(bytes: &[u8], shard: u32) -> Result<Checkpoint, DecodeError> {
-    let body_len = bytes.len().checked_sub(4).ok_or(DecodeError {
-        offset: 0,
-        what: "checkpoint shorter than its CRC",
-    })?;
-    let (body, crc) = bytes.split_at(body_len);
-    if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
-        return Err(DecodeError {
-            offset: body_len,
-            what: "checkpoint CRC mismatch",
-        });
-    }
-    let mut r = Reader::new(body);
-    if r.bytes(8, "magic")? != MAGIC {
-        return Err(DecodeError {
-            offset: 0,
-            what: "not an index checkpoint",
-        });
-    }
+    let mut r = framed(
+        bytes,
+        MAGIC,
+        &Framing {
+            short: "checkpoint shorter than its CRC",
+            crc: "checkpoint CRC mismatch",
+            magic: "not an index checkpoint",
+        },
+    )?;
     if r.u32("shard")? != shard {
         return Err(r.err("checkpoint of another shard"));
     }

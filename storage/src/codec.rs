@@ -168,6 +168,44 @@ pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
+/// How a CRC-trailed file (`[magic][body][crc32 of both]`) is named in decode errors.
+pub(crate) struct Framing {
+    /// The file is shorter than its CRC.
+    pub short: &'static str,
+    /// The CRC does not match.
+    pub crc: &'static str,
+    /// The magic is not the expected one.
+    pub magic: &'static str,
+}
+
+/// Checks the CRC trailer and the 8-byte `magic` of a framed file; returns a reader of
+/// what follows the magic (the CRC excluded). Index checkpoints and segment lists share it.
+pub(crate) fn framed<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    names: &Framing,
+) -> Result<Reader<'a>, DecodeError> {
+    let body_len = bytes.len().checked_sub(4).ok_or(DecodeError {
+        offset: 0,
+        what: names.short,
+    })?;
+    let (body, crc) = bytes.split_at(body_len);
+    if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
+        return Err(DecodeError {
+            offset: body_len,
+            what: names.crc,
+        });
+    }
+    let mut r = Reader::new(body);
+    if r.bytes(8, "magic")? != magic {
+        return Err(DecodeError {
+            offset: 0,
+            what: names.magic,
+        });
+    }
+    Ok(r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::codec::{DecodeError, Reader};
+use crate::codec::{framed, DecodeError, Framing};
 use crate::error::{Error, Result};
 use crate::replace::replace_file;
 use crate::segment::SegmentKind;
@@ -63,24 +63,15 @@ fn encode(shard: u32, list: &[Listed]) -> Vec<u8> {
 
 /// Decodes the segment list of shard `shard`.
 pub(crate) fn decode(bytes: &[u8], shard: u32) -> Result<Vec<Listed>, DecodeError> {
-    let body_len = bytes.len().checked_sub(4).ok_or(DecodeError {
-        offset: 0,
-        what: "segment list shorter than its CRC",
-    })?;
-    let (body, crc) = bytes.split_at(body_len);
-    if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
-        return Err(DecodeError {
-            offset: body_len,
-            what: "segment list CRC mismatch",
-        });
-    }
-    let mut r = Reader::new(body);
-    if r.bytes(8, "magic")? != MAGIC {
-        return Err(DecodeError {
-            offset: 0,
-            what: "not a segment list",
-        });
-    }
+    let mut r = framed(
+        bytes,
+        MAGIC,
+        &Framing {
+            short: "segment list shorter than its CRC",
+            crc: "segment list CRC mismatch",
+            magic: "not a segment list",
+        },
+    )?;
     if r.u32("version")? != VERSION {
         return Err(r.err("segment list version"));
     }
