@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{edge_pairs, morpheus, ok, s};
+use common::{edge_pairs, morpheus, ok, s, snapshot};
 
 fn stats(store: &Path) -> serde_json::Value {
     serde_json::from_str(&ok(&[
@@ -21,23 +21,6 @@ fn stats(store: &Path) -> serde_json::Value {
         "--json",
     ]))
     .unwrap()
-}
-
-/// Every file under `dir` with its bytes (the lock file aside).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else if e.file_name() != "LOCK" {
-                out.insert(e.path(), fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    out
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{morpheus, ok, s};
+use common::{morpheus, ok, s, snapshot};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -31,24 +31,6 @@ fn copy_dir(from: &Path, to: &Path) {
             fs::copy(e.path(), &target).unwrap();
         }
     }
-}
-
-/// Every file of a tree with its bytes (the lock file aside).
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else if e.file_name() != "LOCK" {
-                out.push((e.path(), fs::read(e.path()).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// An RMAT graph (scale 12) imported into a one-shard store with 64 KiB segments, so that
@@ -230,8 +212,7 @@ fn morpheus_with_file_limit(blocks: u32, args: &[&str]) -> Output {
 
 fn tmp_files(store: &Path) -> Vec<PathBuf> {
     snapshot(store)
-        .into_iter()
-        .map(|(p, _)| p)
+        .into_keys()
         .filter(|p| p.to_string_lossy().ends_with(".tmp"))
         .collect()
 }

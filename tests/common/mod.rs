@@ -79,3 +79,22 @@ pub fn parquet_rows(path: &Path) -> Vec<(String, String)> {
     rows.sort();
     rows
 }
+
+/// Every file under `dir` with its bytes (the lock file aside), to check that a command
+/// left a store byte-identical.
+#[allow(dead_code)] // not every test binary compares stores
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read a directory") {
+            let e = e.expect("a directory entry");
+            if e.file_type().expect("a file type").is_dir() {
+                stack.push(e.path());
+            } else if e.file_name() != "LOCK" {
+                out.insert(e.path(), std::fs::read(e.path()).expect("read a file"));
+            }
+        }
+    }
+    out
+}
